@@ -1,0 +1,112 @@
+#ifndef CFG_H
+#define CFG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cidr.h"
+
+struct key;
+struct sign_lib;
+
+enum cfg_action {
+	CFG_ACT_ACCEPT,			/* let it through (unsigned) */
+	CFG_ACT_TEMPFAIL,		/* 4xx, the client retries */
+	CFG_ACT_REJECT			/* 5xx */
+};
+
+enum cfg_canon {
+	CFG_CANON_SIMPLE,
+	CFG_CANON_RELAXED
+};
+
+struct cfg_strlist {
+	char	**v;
+	size_t	n;
+};
+
+struct cfg_cidrlist {
+	struct cidr *v;
+	size_t	n;
+};
+
+struct cfg_list {			/* list of groups of one scope */
+	void	*v;
+	size_t	n;
+};
+
+struct cfg_key {
+	char	*ck_selector;
+	char	*ck_file;
+	struct key *ck_key;
+};
+
+struct cfg_tenant;
+
+struct cfg_domain {
+	char	*cd_name;
+	int	cd_subdomains;
+	struct cfg_list cd_keys;		/* struct cfg_key */
+	const struct cfg_tenant *cd_tenant;	/* owner (borrowed) */
+};
+
+struct cfg_tenant {
+	char	*ct_name;
+	struct cfg_strlist ct_logins;
+	struct cfg_cidrlist ct_networks;
+	struct cfg_list ct_domains;		/* struct cfg_domain */
+};
+
+struct cfg {
+	char	*cf_path;
+	/* milter { } */
+	char	*cf_socket;
+	int	cf_socket_mode;
+	char	*cf_socket_group;
+	char	*cf_user;
+	int	cf_on_error;
+	int	cf_unknown_login;
+	int	cf_bad_from;
+	int	cf_unowned_from;
+	int	cf_unowned_sender;
+	struct cfg_cidrlist cf_internal;
+	int	cf_max_headers;
+	int	cf_max_header_bytes;
+	int	cf_shutdown_timeout;
+	int	cf_debug;
+	/* signing { } */
+	char	*cf_canon;
+	int	cf_canon_hdr;
+	int	cf_canon_body;
+	struct cfg_strlist cf_sign_headers;
+	struct cfg_strlist cf_oversign;
+	int	cf_expire;
+	int	cf_min_rsa_bits;
+	struct cfg_domain cf_provider;		/* cd_name NULL: none */
+	/* top level */
+	struct cfg_list cf_domains;		/* small-site shorthand */
+	struct cfg_list cf_tenants;		/* struct cfg_tenant */
+	/* derived at load */
+	uid_t	cf_uid;
+	gid_t	cf_gid;
+	gid_t	cf_socket_gid;
+	struct sign_lib *cf_signlib;
+	unsigned cf_refs;
+};
+
+#define CFG_LOAD_KEYS	0x01		/* read key files (else only syntax) */
+#define CFG_ERRLEN	1024
+
+#define CFG_TENANT(cf, i) (&((struct cfg_tenant *)(cf)->cf_tenants.v)[i])
+#define CFG_DOMAIN(t, i) (&((struct cfg_domain *)(t)->ct_domains.v)[i])
+#define CFG_KEY(d, i)	(&((struct cfg_key *)(d)->cd_keys.v)[i])
+
+struct cfg *cfg_load(const char *path, int flags, char *err, size_t errlen);
+void	cfg_free(struct cfg *cf);
+const char *cfg_action_name(int action);
+
+void	cfg_install(struct cfg *cf);
+struct cfg *cfg_acquire(void);
+void	cfg_release(struct cfg *cf);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * NAME
+ *	cfg_params - the one table that declares every setting
+ * SYNOPSIS
+ *	#include "cfg_params.h"
+ *
+ *	extern const struct cfg_param cfg_params[];
+ *	extern const size_t cfg_nparams;
+ *	const struct cfg_param *cfg_param_find(const char *scope,
+ *		    const char *name);
+ * DESCRIPTION
+ *	Each row gives a setting's scope (the group it may appear in), its
+ *	name, type, default (in the text form a config file would use),
+ *	bounds, where it is stored and a one-line description. cfg.c walks a
+ *	libconfig tree with this table and nothing else; the man page
+ *	egress-milter.conf(5) documents every row (a test checks it).
+ *
+ *	Scopes and the structure each one fills: "" and "milter" and
+ *	"signing" fill struct cfg; "tenant" struct cfg_tenant; "domain" and
+ *	"provider" struct cfg_domain; "key" struct cfg_key.
+ * OWNERSHIP
+ *	Static, read-only data.
+ * DIAGNOSTICS
+ *	cfg_param_find() returns NULL for an unknown name.
+ * SEE ALSO
+ *	cfg(3), egress-milter.conf(5)
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_params.h"
+
+#define ACTIONS	"accept|tempfail|reject"
+#define IN(type, field) offsetof(struct type, field)
+
+#define DEFAULT_SIGN_HEADERS \
+	"from,sender,reply-to,subject,date,message-id,to,cc," \
+	"mime-version,content-type,content-transfer-encoding," \
+	"content-id,content-description,in-reply-to,references," \
+	"resent-date,resent-from,resent-sender,resent-to,resent-cc," \
+	"resent-message-id,list-id,list-help,list-unsubscribe," \
+	"list-unsubscribe-post,list-subscribe,list-post,list-owner," \
+	"list-archive"
+
+const struct cfg_param cfg_params[] = {
+	/* top level */
+	{"", "milter", CFG_T_GROUP, "milter", 0, NULL, 0, 0, 0, 0,
+	"how the daemon talks to the MTA and what it does on errors"},
+	{"", "signing", CFG_T_GROUP, "signing", 0, NULL, 0, 0, 0, 0,
+	"DKIM signature settings shared by every tenant"},
+	{"", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
+	NULL, 0, 0, IN(cfg, cf_domains), 0,
+	"small-site shorthand: domains of one implicit tenant \"default\" "
+	"that every authenticated login and every internal network may use"},
+	{"", "tenants", CFG_T_LIST, "tenant", sizeof(struct cfg_tenant),
+	NULL, 0, 0, IN(cfg, cf_tenants), 0,
+	"the customers of this relay: who they are and what they own"},
+
+	/* milter { } */
+	{"milter", "socket", CFG_T_STR, NULL, 0,
+	"unix:/run/egress-milter/milter.sock", 0, 0, IN(cfg, cf_socket), 0,
+	"listening socket: unix:PATH, inet:PORT@ADDRESS or inet6:PORT@ADDRESS"},
+	{"milter", "socket_mode", CFG_T_MODE, NULL, 0, "0660", 0, 0777,
+	IN(cfg, cf_socket_mode), 0,
+	"permissions of a unix socket, as an octal string"},
+	{"milter", "socket_group", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg, cf_socket_group), 0,
+	"group of a unix socket (e.g. \"postfix\"); default the user's group"},
+	{"milter", "user", CFG_T_STR, NULL, 0, "egress-milter", 0, 0,
+	IN(cfg, cf_user), 0,
+	"unprivileged user the daemon runs as after opening socket and keys"},
+	{"milter", "on_error", CFG_T_ENUM, ACTIONS, 0, "tempfail", 0, 0,
+	IN(cfg, cf_on_error), 0,
+	"what happens to a message when an internal error stops processing"},
+	{"milter", "unknown_login", CFG_T_ENUM, ACTIONS, 0, "reject", 0, 0,
+	IN(cfg, cf_unknown_login), 0,
+	"an authenticated login that belongs to no tenant"},
+	{"milter", "bad_from", CFG_T_ENUM, ACTIONS, 0, "reject", 0, 0,
+	IN(cfg, cf_bad_from), 0,
+	"no From header, several From headers or addresses, or unparseable"},
+	{"milter", "unowned_from", CFG_T_ENUM, ACTIONS, 0, "reject", 0, 0,
+	IN(cfg, cf_unowned_from), 0,
+	"From domain not owned by the sender's tenant"},
+	{"milter", "unowned_sender", CFG_T_ENUM, ACTIONS, 0, "reject", 0, 0,
+	IN(cfg, cf_unowned_sender), 0,
+	"envelope sender (MAIL FROM) domain not owned by the sender's tenant"},
+	{"milter", "internal_networks", CFG_T_CIDRLIST, NULL, 0,
+	"127.0.0.0/8,::1/128", 0, 0, IN(cfg, cf_internal), 0,
+	"trusted clients: their unauthenticated mail is outbound and belongs "
+	"to the tenant owning the From domain"},
+	{"milter", "max_headers", CFG_T_INT, NULL, 0, "1000", 16, 100000,
+	IN(cfg, cf_max_headers), 0,
+	"most headers a message may have (more: 552 5.3.4)"},
+	{"milter", "max_header_bytes", CFG_T_INT, NULL, 0, "1048576", 4096,
+	67108864, IN(cfg, cf_max_header_bytes), 0,
+	"most bytes of headers a message may have (more: 552 5.3.4)"},
+	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
+	IN(cfg, cf_shutdown_timeout), 0,
+	"seconds SIGTERM waits for messages in flight to finish"},
+	{"milter", "debug", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg, cf_debug), 0, "log debug lines"},
+
+	/* signing { } */
+	{"signing", "canonicalization", CFG_T_STR, NULL, 0, "relaxed/relaxed",
+	0, 0, IN(cfg, cf_canon), 0,
+	"header/body canonicalization: simple or relaxed, e.g. relaxed/simple"},
+	{"signing", "headers", CFG_T_STRLIST, NULL, 0, DEFAULT_SIGN_HEADERS,
+	0, 0, IN(cfg, cf_sign_headers), 0,
+	"headers signed when present (From is always signed)"},
+	{"signing", "oversign", CFG_T_STRLIST, NULL, 0, "from", 0, 0,
+	IN(cfg, cf_oversign), 0,
+	"headers signed once more than present, so none can be added later"},
+	{"signing", "expire", CFG_T_INT, NULL, 0, "0", 0, 315360000,
+	IN(cfg, cf_expire), 0,
+	"signature lifetime in seconds (x= tag); 0 for none"},
+	{"signing", "min_rsa_bits", CFG_T_INT, NULL, 0, "1024", 1024, 16384,
+	IN(cfg, cf_min_rsa_bits), 0, "shortest RSA key accepted"},
+	{"signing", "provider", CFG_T_GROUP, "provider", 0, NULL, 0, 0,
+	IN(cfg, cf_provider), 0,
+	"optional second signature with the relay's own domain on every "
+	"message signed for a tenant"},
+
+	/* provider { } */
+	{"provider", "domain", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_domain, cd_name), 1, "the relay's own signing domain (d=)"},
+	{"provider", "keys", CFG_T_LIST, "key", sizeof(struct cfg_key), NULL,
+	0, 0, IN(cfg_domain, cd_keys), 1, "keys of the provider domain"},
+
+	/* tenants = ( { } ) */
+	{"tenant", "name", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_tenant, ct_name), 1, "unique name, used in logs"},
+	{"tenant", "logins", CFG_T_STRLIST, NULL, 0, NULL, 0, 0,
+	IN(cfg_tenant, ct_logins), 0,
+	"SASL logins: exact names, \"*@domain\" patterns, or \"*\""},
+	{"tenant", "networks", CFG_T_CIDRLIST, NULL, 0, NULL, 0, 0,
+	IN(cfg_tenant, ct_networks), 0,
+	"client networks (CIDR) whose unauthenticated mail is this tenant's"},
+	{"tenant", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
+	NULL, 0, 0, IN(cfg_tenant, ct_domains), 1,
+	"the domains this tenant may send as, with their keys"},
+
+	/* domains = ( { } ) */
+	{"domain", "name", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_domain, cd_name), 1, "the domain (d= of its signatures)"},
+	{"domain", "subdomains", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg_domain, cd_subdomains), 0,
+	"also own every subdomain, signed with this domain's keys"},
+	{"domain", "keys", CFG_T_LIST, "key", sizeof(struct cfg_key), NULL, 0,
+	0, IN(cfg_domain, cd_keys), 1,
+	"signing keys; several give several signatures (RSA and Ed25519)"},
+
+	/* keys = ( { } ) */
+	{"key", "selector", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_key, ck_selector), 1, "DKIM selector (s=)"},
+	{"key", "file", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_key, ck_file), 1,
+	"PEM private key, RSA or Ed25519, mode 0600 or stricter"},
+};
+
+const size_t cfg_nparams = sizeof(cfg_params) / sizeof(cfg_params[0]);
+
+/* cfg_param_find - the row for a name in a scope */
+
+const struct cfg_param *
+cfg_param_find(const char *scope, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg_nparams; i++)
+		if (strcmp(cfg_params[i].p_scope, scope) == 0 &&
+		    strcmp(cfg_params[i].p_name, name) == 0)
+			return (&cfg_params[i]);
+	return (NULL);
+}

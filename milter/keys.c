@@ -1,0 +1,236 @@
+/*
+ * NAME
+ *	keys - load DKIM private keys safely
+ * SYNOPSIS
+ *	#include "keys.h"
+ *
+ *	struct key *keys_load(const char *path, uid_t owner,
+ *		    int min_rsa_bits, char *err, size_t errlen);
+ *	void	keys_free(struct key *key);
+ *	const char *keys_alg_name(enum key_alg alg);
+ *	int	keys_public_record(const struct key *key, char *buf,
+ *		    size_t size);
+ * DESCRIPTION
+ *	keys_load() opens a PEM private key file, refuses it unless it is a
+ *	regular file owned by root or by owner (the daemon's user) with no
+ *	group or other permission bits, parses it with OpenSSL to learn its
+ *	algorithm (RSA or Ed25519) and size, refuses RSA keys shorter than
+ *	min_rsa_bits, and keeps the PEM text for the signer.
+ *
+ *	keys_public_record() writes the DNS TXT record that publishes the
+ *	key: "v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>" for RSA and
+ *	"v=DKIM1; k=ed25519; p=<raw 32-byte key>" for Ed25519 (RFC 8463).
+ * OWNERSHIP
+ *	The caller owns the returned key and frees it with keys_free(),
+ *	which wipes the key material. Keys are read before the daemon
+ *	drops its privileges. Key material is never logged.
+ * DIAGNOSTICS
+ *	keys_load() returns NULL and a sentence naming the file and the
+ *	problem in err. keys_public_record() returns -1 when the buffer is
+ *	too small or OpenSSL fails.
+ * SEE ALSO
+ *	cfg(3), sign(3), RFC 6376, RFC 8463
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "keys.h"
+#include "xalloc.h"
+
+/* keys_check_file - ownership and permission rules for a key file */
+
+static int
+keys_check_file(int fd, const char *path, uid_t owner, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "key file %s is not a regular file", path);
+		return (-1);
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "key file %s is accessible by group or "
+		    "others (mode %04o): refusing it; run chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		return (-1);
+	}
+	if (st.st_uid != 0 && st.st_uid != owner) {
+		snprintf(err, errlen, "key file %s is owned by uid %lu, not by "
+		    "root or the daemon's user (uid %lu): refusing it", path,
+		    (unsigned long)st.st_uid, (unsigned long)owner);
+		return (-1);
+	}
+	if (st.st_size <= 0 || st.st_size > KEYS_MAX_FILE) {
+		snprintf(err, errlen, "key file %s has an implausible size "
+		    "(%lld bytes)", path, (long long)st.st_size);
+		return (-1);
+	}
+	return (0);
+}
+
+/* keys_read - read the whole (small) file into a wiped-on-free buffer */
+
+static unsigned char *
+keys_read(const char *path, uid_t owner, size_t *len, char *err,
+    size_t errlen)
+{
+	unsigned char *buf;
+	size_t	n = 0;
+	ssize_t	r;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (keys_check_file(fd, path, owner, err, errlen) == -1) {
+		close(fd);
+		return (NULL);
+	}
+	buf = xmalloc(KEYS_MAX_FILE + 1);
+	while (n < KEYS_MAX_FILE &&
+	    (r = read(fd, buf + n, KEYS_MAX_FILE - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(err, errlen, "key file %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			xfree_secret(buf, KEYS_MAX_FILE + 1);
+			return (NULL);
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return (buf);
+}
+
+/* keys_parse - learn algorithm and size; NULL if not a usable key */
+
+static EVP_PKEY *
+keys_parse(const unsigned char *pem, size_t len)
+{
+	BIO    *bio;
+	EVP_PKEY *pk;
+
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return (NULL);
+	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	return (pk);
+}
+
+/* keys_load - load and vet one private key file */
+
+struct key *
+keys_load(const char *path, uid_t owner, int min_rsa_bits, char *err,
+    size_t errlen)
+{
+	struct key *key;
+	EVP_PKEY *pk;
+	unsigned char *pem;
+	size_t	len;
+	int	type;
+
+	if ((pem = keys_read(path, owner, &len, err, errlen)) == NULL)
+		return (NULL);
+	if ((pk = keys_parse(pem, len)) == NULL) {
+		snprintf(err, errlen, "key file %s is not a PEM private key "
+		    "(RSA or Ed25519)", path);
+		xfree_secret(pem, KEYS_MAX_FILE + 1);
+		return (NULL);
+	}
+	key = xcalloc(1, sizeof(*key));
+	key->k_pem = pem;
+	key->k_pemlen = len;
+	key->k_bits = EVP_PKEY_get_bits(pk);
+	type = EVP_PKEY_get_base_id(pk);
+	EVP_PKEY_free(pk);
+	if (type == EVP_PKEY_RSA)
+		key->k_alg = KEY_ALG_RSA;
+	else if (type == EVP_PKEY_ED25519)
+		key->k_alg = KEY_ALG_ED25519;
+	else {
+		snprintf(err, errlen, "key file %s: only RSA and Ed25519 keys "
+		    "can sign DKIM", path);
+		keys_free(key);
+		return (NULL);
+	}
+	if (key->k_alg == KEY_ALG_RSA && key->k_bits < min_rsa_bits) {
+		snprintf(err, errlen, "key file %s: RSA key of %d bits is "
+		    "shorter than the minimum of %d", path, key->k_bits,
+		    min_rsa_bits);
+		keys_free(key);
+		return (NULL);
+	}
+	return (key);
+}
+
+/* keys_free - wipe and free */
+
+void
+keys_free(struct key *key)
+{
+	if (key == NULL)
+		return;
+	xfree_secret(key->k_pem, KEYS_MAX_FILE + 1);
+	free(key);
+}
+
+/* keys_alg_name - the DKIM a= tag value */
+
+const char *
+keys_alg_name(enum key_alg alg)
+{
+	return (alg == KEY_ALG_ED25519 ? "ed25519-sha256" : "rsa-sha256");
+}
+
+/* keys_public_record - the TXT record to publish for this key */
+
+int
+keys_public_record(const struct key *key, char *buf, size_t size)
+{
+	unsigned char der[1024], *p = der;
+	unsigned char b64[1500];
+	EVP_PKEY *pk;
+	int	n, off = 0;
+
+	if ((pk = keys_parse(key->k_pem, key->k_pemlen)) == NULL)
+		return (-1);
+	n = i2d_PUBKEY(pk, NULL);
+	if (n <= 0 || n > (int)sizeof(der)) {
+		EVP_PKEY_free(pk);
+		return (-1);
+	}
+	n = i2d_PUBKEY(pk, &p);
+	EVP_PKEY_free(pk);
+	if (key->k_alg == KEY_ALG_ED25519) {
+		if (n < 32)
+			return (-1);
+		off = n - 32;		/* the raw key ends the SPKI */
+		n = 32;
+	}
+	EVP_EncodeBlock(b64, der + off, n);
+	n = snprintf(buf, size, "v=DKIM1; k=%s; p=%s",
+	    key->k_alg == KEY_ALG_ED25519 ? "ed25519" : "rsa", b64);
+	return (n < 0 || (size_t)n >= size ? -1 : 0);
+}

@@ -1,0 +1,28 @@
+#ifndef KEYS_H
+#define KEYS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum key_alg {
+	KEY_ALG_RSA,
+	KEY_ALG_ED25519
+};
+
+struct key {
+	enum key_alg k_alg;
+	int	k_bits;
+	unsigned char *k_pem;		/* NUL-terminated PEM, wiped on free */
+	size_t	k_pemlen;
+};
+
+#define KEYS_MAX_FILE	65536
+#define KEYS_MIN_RSA	1024
+
+struct key *keys_load(const char *path, uid_t owner, int min_rsa_bits,
+	    char *err, size_t errlen);
+void	keys_free(struct key *key);
+const char *keys_alg_name(enum key_alg alg);
+int	keys_public_record(const struct key *key, char *buf, size_t size);
+
+#endif

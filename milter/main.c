@@ -1,0 +1,153 @@
+/*
+ * NAME
+ *	main - egress-milter: start, check, drop privileges, serve
+ * SYNOPSIS
+ *	egress-milter [-fnVd] [-c FILE]
+ * DESCRIPTION
+ *	Loads and validates the configuration and every key (as root), opens
+ *	the milter socket, drops to the configured unprivileged user (each
+ *	set*id call checked, and checked again afterwards), detaches unless
+ *	-f, and serves until SIGTERM. -n checks the configuration and keys
+ *	and exits: 0 if usable, 1 with file:line and the setting otherwise.
+ * OWNERSHIP
+ *	The loaded config becomes the current snapshot (cfg_install()).
+ * DIAGNOSTICS
+ *	Startup problems exit with status 1 and one line naming the cause.
+ * SEE ALSO
+ *	egress-milter(8), egress-milter.conf(5), cfg(3), mlfi(3)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "mlfi.h"
+
+#define MAIN_DEFAULT_CONFIG SYSCONFDIR "/egress-milter/egress-milter.conf"
+
+static void main_usage(void) __attribute__((noreturn));
+
+/* main_usage - the synopsis, on stderr */
+
+static void
+main_usage(void)
+{
+	fprintf(stderr, "usage: egress-milter [-fnVd] [-c FILE]\n"
+	    "  -c FILE  configuration (default %s)\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -n       check the configuration and keys, then exit\n"
+	    "  -d       log debug lines\n"
+	    "  -V       print the version and exit\n", MAIN_DEFAULT_CONFIG);
+	exit(2);
+}
+
+/* main_drop_privileges - become the configured user, for good */
+
+static void
+main_drop_privileges(const struct cfg *cf)
+{
+	uid_t	ruid, euid, suid;
+	gid_t	rgid, egid, sgid;
+
+	if (geteuid() != 0) {
+		log_info("not started as root: keeping uid %lu",
+		    (unsigned long)geteuid());
+		return;
+	}
+	if (cf->cf_uid == 0)
+		log_fatalx("%s: milter.user \"%s\" is root: refusing to run as "
+		    "root after setup", cf->cf_path, cf->cf_user);
+	if (setgroups(1, &cf->cf_gid) == -1)
+		log_fatal("setgroups");
+	if (setresgid(cf->cf_gid, cf->cf_gid, cf->cf_gid) == -1)
+		log_fatal("setresgid(%lu)", (unsigned long)cf->cf_gid);
+	if (setresuid(cf->cf_uid, cf->cf_uid, cf->cf_uid) == -1)
+		log_fatal("setresuid(%lu)", (unsigned long)cf->cf_uid);
+	if (getresuid(&ruid, &euid, &suid) == -1 ||
+	    getresgid(&rgid, &egid, &sgid) == -1 ||
+	    ruid != cf->cf_uid || euid != cf->cf_uid || suid != cf->cf_uid ||
+	    rgid != cf->cf_gid || egid != cf->cf_gid || sgid != cf->cf_gid)
+		log_fatalx("privileges were not dropped completely");
+	if (setuid(0) != -1)
+		log_fatalx("could regain root after dropping privileges");
+}
+
+/* main_check_report - what -n found */
+
+static void
+main_check_report(const struct cfg *cf)
+{
+	size_t	i, j, ndom = 0, nkeys = 0;
+
+	for (i = 0; i < cf->cf_tenants.n; i++) {
+		const struct cfg_tenant *t = CFG_TENANT(cf, i);
+
+		ndom += t->ct_domains.n;
+		for (j = 0; j < t->ct_domains.n; j++)
+			nkeys += CFG_DOMAIN(t, j)->cd_keys.n;
+	}
+	printf("%s: ok: %zu tenant(s), %zu domain(s), %zu key(s)%s\n",
+	    cf->cf_path, cf->cf_tenants.n, ndom, nkeys,
+	    cf->cf_provider.cd_name ? ", provider signature" : "");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = MAIN_DEFAULT_CONFIG;
+	char	err[CFG_ERRLEN], ver[32];
+	int	ch, foreground = 0, check = 0, debug = 0;
+	struct cfg *cf;
+
+	while ((ch = getopt(argc, argv, "c:dfnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = foreground = 1;
+			break;
+		case 'V':
+			printf("egress-milter %s (libmilter %s)\n",
+			    PACKAGE_VERSION, mlfi_libversion(ver, sizeof(ver)));
+			return (0);
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+	log_init("egress-milter", foreground, debug);
+	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL)
+		log_fatalx("%s", err);
+	if (debug)
+		log_set_debug(1);
+	if (check) {
+		main_check_report(cf);
+		cfg_free(cf);
+		return (0);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	cfg_install(cf);
+	if (mlfi_open(cf, err, sizeof(err)) == -1)
+		log_fatalx("%s", err);
+	main_drop_privileges(cf);
+	if (!foreground && daemon(0, 0) == -1)
+		log_fatal("daemon");
+	log_info("started: %s, socket %s, %zu tenant(s)", cf->cf_path,
+	    cf->cf_socket, cf->cf_tenants.n);
+	return (mlfi_run(cf->cf_shutdown_timeout) == 0 ? 0 : 1);
+}

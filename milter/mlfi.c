@@ -1,0 +1,397 @@
+/*
+ * NAME
+ *	mlfi - the libmilter callbacks
+ * SYNOPSIS
+ *	#include "mlfi.h"
+ *
+ *	int	mlfi_open(const struct cfg *cf, char *err, size_t errlen);
+ *	int	mlfi_run(int shutdown_timeout);
+ *	const char *mlfi_libversion(char *buf, size_t size);
+ * DESCRIPTION
+ *	The only file that includes <libmilter/mfapi.h>. mlfi_open()
+ *	registers the filter and opens its socket (as root, before the
+ *	privilege drop), giving a unix socket the configured mode and group.
+ *	mlfi_run() serves until libmilter stops (SIGTERM, SIGINT, SIGHUP),
+ *	then waits up to shutdown_timeout seconds for messages in flight.
+ *
+ *	Each callback fetches its conn and txn, calls one policy function
+ *	and maps the verdict to a libmilter status with mlfi_verdict(),
+ *	which also sets the SMTP reply, writes the summary line and frees
+ *	the txn when the message is decided. At end of message mlfi_eom()
+ *	removes client copies of our control headers and inserts the
+ *	signatures at the top.
+ * OWNERSHIP
+ *	libmilter's private pointer holds the struct conn from negotiate (or
+ *	connect) to close. Macro values are copied before a callback ends.
+ * DIAGNOSTICS
+ *	A callback without its state (a protocol anomaly) logs and applies
+ *	a temporary failure, never an accept. Every smfi_* result is checked.
+ * SEE ALSO
+ *	policy(3), conn(3), txn(3), libmilter documentation
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "cfg.h"
+#include "conn.h"
+#include "log.h"
+#include "mlfi.h"
+#include "policy.h"
+#include "sign.h"
+#include "txn.h"
+
+#define MLFI_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
+
+/* mlfi_broken - a callback without its state: log, fail temporarily */
+
+static sfsistat
+mlfi_broken(SMFICTX *ctx, const char *where)
+{
+	log_warnx("NOQUEUE: %s callback without connection or message "
+	    "state: temporary failure", where);
+	if (smfi_setreply(ctx, "451", "4.3.0", "internal error") != MI_SUCCESS)
+		log_warnx("NOQUEUE: smfi_setreply failed");
+	return (SMFIS_TEMPFAIL);
+}
+
+/* mlfi_queue_id - pick up {i} when the MTA has assigned it */
+
+static void
+mlfi_queue_id(SMFICTX *ctx, struct txn *tx)
+{
+	if (tx->t_queue_id == NULL)
+		txn_set_queue_id(tx, smfi_getsymval(ctx, "i"));
+}
+
+/* mlfi_verdict - map a verdict to a status; decided messages end here */
+
+static sfsistat
+mlfi_verdict(SMFICTX *ctx, struct txn *tx, enum verdict v)
+{
+	sfsistat st;
+
+	switch (v) {
+	case VERDICT_CONTINUE:
+		return (SMFIS_CONTINUE);
+	case VERDICT_PASS:
+		st = SMFIS_ACCEPT;
+		break;
+	case VERDICT_TEMPFAIL:
+	case VERDICT_REJECT:
+	default:
+		if (smfi_setreply(ctx, tx->t_rcode, tx->t_xcode,
+		    tx->t_reason) != MI_SUCCESS)
+			txn_log(tx, LOG_WARNING, "smfi_setreply failed");
+		st = v == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		break;
+	}
+	mlfi_queue_id(ctx, tx);
+	policy_summary(tx);
+	txn_free(tx);
+	return (st);
+}
+
+/* mlfi_negotiate - ask only for what we use */
+
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c;
+
+	(void)f2, (void)f3;
+	if ((f0 & MLFI_ACTIONS) != MLFI_ACTIONS) {
+		log_warnx("NOQUEUE: the MTA does not allow adding and deleting "
+		    "headers: cannot sign");
+		return (SMFIS_REJECT);
+	}
+	*pf0 = MLFI_ACTIONS;
+	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
+	*pf2 = *pf3 = 0;
+	if ((c = conn_new(NULL)) == NULL)
+		return (mlfi_broken(ctx, "negotiate"));
+	c->c_leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		conn_free(c);
+		return (mlfi_broken(ctx, "negotiate"));
+	}
+	return (SMFIS_CONTINUE);
+}
+
+/* mlfi_connect - the client's address */
+
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	(void)host;
+	if (c != NULL) {		/* made at negotiate */
+		conn_set_addr(c, sa);
+		return (SMFIS_CONTINUE);
+	}
+	if ((c = conn_new(sa)) == NULL)
+		return (mlfi_broken(ctx, "connect"));
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		conn_free(c);
+		return (mlfi_broken(ctx, "connect"));
+	}
+	return (SMFIS_CONTINUE);
+}
+
+/* mlfi_envfrom - a new message: outbound or not, whose */
+
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct txn *tx;
+
+	if (c == NULL)
+		return (mlfi_broken(ctx, "envfrom"));
+	txn_free(c->c_txn);
+	if ((tx = txn_new(c)) == NULL)
+		return (mlfi_broken(ctx, "envfrom"));
+	mlfi_queue_id(ctx, tx);
+	return (mlfi_verdict(ctx, tx, policy_envfrom(tx, argv[0],
+	    smfi_getsymval(ctx, "{auth_authen}"))));
+}
+
+/* mlfi_envrcpt - count recipients; the queue id may appear now */
+
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	(void)argv;
+	if (c == NULL || c->c_txn == NULL)
+		return (mlfi_broken(ctx, "envrcpt"));
+	mlfi_queue_id(ctx, c->c_txn);
+	c->c_txn->t_nrcpt++;
+	return (SMFIS_CONTINUE);
+}
+
+/* mlfi_header - keep a copy of one header */
+
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	char   *spaced;
+	sfsistat st;
+
+	if (c == NULL || c->c_txn == NULL)
+		return (mlfi_broken(ctx, "header"));
+	if (c->c_leadspc)
+		return (mlfi_verdict(ctx, c->c_txn,
+		    policy_header(c->c_txn, name, value)));
+	if (asprintf(&spaced, " %s", value) == -1)
+		return (mlfi_broken(ctx, "header"));
+	st = mlfi_verdict(ctx, c->c_txn, policy_header(c->c_txn, name, spaced));
+	free(spaced);
+	return (st);
+}
+
+/* mlfi_eoh - decide, and start the signatures */
+
+static sfsistat
+mlfi_eoh(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL || c->c_txn == NULL)
+		return (mlfi_broken(ctx, "eoh"));
+	mlfi_queue_id(ctx, c->c_txn);
+	return (mlfi_verdict(ctx, c->c_txn, policy_eoh(c->c_txn)));
+}
+
+/* mlfi_body - feed one body chunk to every signature */
+
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL || c->c_txn == NULL)
+		return (mlfi_broken(ctx, "body"));
+	return (mlfi_verdict(ctx, c->c_txn, policy_body(c->c_txn, chunk,
+	    len)));
+}
+
+/* mlfi_apply - remove control headers, insert signatures; 0 or -1 */
+
+static int
+mlfi_apply(SMFICTX *ctx, struct txn *tx)
+{
+	size_t	i;
+
+	for (i = tx->t_ncontrol; i-- > 0;)
+		if (smfi_chgheader(ctx, (char *)tx->t_control[i],
+		    (int)tx->t_control_idx[i], NULL) != MI_SUCCESS) {
+			txn_log(tx, LOG_ERR, "cannot remove client header %s",
+			    tx->t_control[i]);
+			return (-1);
+		}
+	for (i = tx->t_nsigs; i-- > 0;)
+		if (smfi_insheader(ctx, 0, SIGN_HEADER,
+		    tx->t_sigs[i].ts_value) != MI_SUCCESS) {
+			txn_log(tx, LOG_ERR, "cannot insert the signature");
+			return (-1);
+		}
+	return (0);
+}
+
+/* mlfi_eom - finish the signatures and modify the message */
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct txn *tx;
+	enum verdict v;
+
+	if (c == NULL || (tx = c->c_txn) == NULL)
+		return (mlfi_broken(ctx, "eom"));
+	mlfi_queue_id(ctx, tx);
+	if ((v = policy_eom(tx)) == VERDICT_CONTINUE) {
+		if (mlfi_apply(ctx, tx) == -1) {
+			v = txn_refuse(tx, c->c_cfg->cf_on_error, "4.3.0",
+			    "internal error while changing the message");
+			if (v == VERDICT_PASS)	/* headers may be half done */
+				v = VERDICT_TEMPFAIL;
+		} else
+			v = VERDICT_PASS;
+		tx->t_action = v == VERDICT_PASS ? "accept" : tx->t_action;
+	}
+	return (mlfi_verdict(ctx, tx, v));
+}
+
+/* mlfi_abort - the message ends early; nothing to undo */
+
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL && c->c_txn != NULL) {
+		txn_log(c->c_txn, LOG_DEBUG, "aborted by the MTA");
+		txn_free(c->c_txn);
+	}
+	return (SMFIS_CONTINUE);
+}
+
+/* mlfi_close - the connection ends */
+
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		conn_free(c);
+		(void)smfi_setpriv(ctx, NULL);
+	}
+	return (SMFIS_CONTINUE);
+}
+
+static struct smfiDesc mlfi_desc = {
+	.xxfi_name = "egress-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = MLFI_ACTIONS,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_eoh = mlfi_eoh,
+	.xxfi_body = mlfi_body,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+/* mlfi_socket_path - the file of a unix socket spec, or NULL */
+
+static const char *
+mlfi_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return (spec + 5);
+	if (strncmp(spec, "local:", 6) == 0)
+		return (spec + 6);
+	return (NULL);
+}
+
+/* mlfi_open - register and open the socket with its permissions */
+
+int
+mlfi_open(const struct cfg *cf, char *err, size_t errlen)
+{
+	const char *path = mlfi_socket_path(cf->cf_socket);
+	mode_t	old;
+	int	rc;
+
+	if (smfi_register(mlfi_desc) != MI_SUCCESS ||
+	    smfi_setconn(cf->cf_socket) != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot register with libmilter");
+		return (-1);
+	}
+	old = umask(0177);
+	rc = smfi_opensocket(true);
+	umask(old);
+	if (rc != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot open socket %s (does its "
+		    "directory exist? is another daemon on it?)", cf->cf_socket);
+		return (-1);
+	}
+	if (path == NULL)
+		return (0);
+	if (chown(path, geteuid() == 0 ? cf->cf_uid : (uid_t)-1,
+	    cf->cf_socket_gid) == -1 ||
+	    chmod(path, (mode_t)cf->cf_socket_mode) == -1) {
+		snprintf(err, errlen, "socket %s: cannot set owner or mode: %s",
+		    path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* mlfi_run - serve until stopped, then let messages in flight finish */
+
+int
+mlfi_run(int shutdown_timeout)
+{
+	int	rc, waited;
+
+	rc = smfi_main();
+	log_info("stopping: %lu message(s) in flight", txn_active());
+	for (waited = 0; txn_active() > 0 && waited < shutdown_timeout * 10;
+	    waited++)
+		usleep(100000);
+	if (txn_active() > 0)
+		log_warnx("stopping with %lu message(s) unfinished: the MTA "
+		    "applies milter_default_action to them", txn_active());
+	return (rc == MI_SUCCESS ? 0 : -1);
+}
+
+/* mlfi_libversion - libmilter's version, for -V */
+
+const char *
+mlfi_libversion(char *buf, size_t size)
+{
+	unsigned int maj = 0, min = 0, pl = 0;
+
+	(void)smfi_version(&maj, &min, &pl);
+	snprintf(buf, size, "%u.%u.%u", maj, min, pl);
+	return (buf);
+}

@@ -1,0 +1,377 @@
+/*
+ * NAME
+ *	policy - what happens to one outbound message
+ * SYNOPSIS
+ *	#include "policy.h"
+ *
+ *	enum verdict policy_envfrom(struct txn *tx, const char *sender,
+ *		    const char *login);
+ *	enum verdict policy_header(struct txn *tx, const char *name,
+ *		    const char *value);
+ *	enum verdict policy_eoh(struct txn *tx);
+ *	enum verdict policy_body(struct txn *tx, const unsigned char *buf,
+ *		    size_t len);
+ *	enum verdict policy_eom(struct txn *tx);
+ *	void	policy_summary(const struct txn *tx);
+ * DESCRIPTION
+ *	The milter callbacks call one of these each and translate the
+ *	verdict. policy_envfrom() decides whether the message is outbound
+ *	(an authenticated login, a tenant network, or an internal network)
+ *	and, when the login or network names the tenant, that the envelope
+ *	sender's domain belongs to it; other mail is passed untouched.
+ *	policy_header() keeps a bounded copy of each header and notes
+ *	client copies of our control header for removal. policy_eoh()
+ *	checks the From header (exactly one, one address, parseable), that
+ *	the tenant owns its domain (for internal networks the owner of the
+ *	From domain is the tenant), and starts one signer per key of the
+ *	owning domain entry plus the provider's keys. policy_body() and
+ *	policy_eom() feed and finish the signers.
+ *
+ *	policy_summary() writes the one summary line of a message.
+ * OWNERSHIP
+ *	Everything is kept in the txn; see txn(3).
+ * DIAGNOSTICS
+ *	Refusals carry a reply and reason in the txn (txn_refuse()).
+ *	Internal errors apply the configured on_error action.
+ * SEE ALSO
+ *	txn(3), tenant(3), sign(3), mlfi(3)
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "cfg.h"
+#include "cidr.h"
+#include "conn.h"
+#include "keys.h"
+#include "log.h"
+#include "policy.h"
+#include "sign.h"
+#include "tenant.h"
+#include "txn.h"
+
+/* policy_who - "login alice" or "client 192.0.2.1", for replies */
+
+static const char *
+policy_who(const struct txn *tx, char *buf, size_t size)
+{
+	char	esc[LOG_ESCAPE_MAX + 8];
+
+	if (tx->t_login != NULL)
+		snprintf(buf, size, "login %s", log_escape(esc, sizeof(esc),
+		    tx->t_login, strlen(tx->t_login)));
+	else
+		snprintf(buf, size, "client %s", tx->t_conn->c_addrstr);
+	return (buf);
+}
+
+/* policy_check_sender - the envelope sender's domain is the tenant's */
+
+static enum verdict
+policy_check_sender(struct txn *tx)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	const struct cfg_domain *owner;
+	char	who[300];
+
+	if (tx->t_sender_domain[0] == '\0')	/* <>: a bounce */
+		return (VERDICT_CONTINUE);
+	owner = tenant_domain_owner(cf, tx->t_sender_domain);
+	if (owner != NULL && owner->cd_tenant == tx->t_tenant)
+		return (VERDICT_CONTINUE);
+	return (txn_refuse(tx, cf->cf_unowned_sender, "5.7.1", "envelope "
+	    "sender domain %s is not authorized for %s", tx->t_sender_domain,
+	    policy_who(tx, who, sizeof(who))));
+}
+
+/* policy_envfrom - outbound or not, and whose */
+
+enum verdict
+policy_envfrom(struct txn *tx, const char *sender, const char *login)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	const struct sockaddr *sa = conn_sockaddr(tx->t_conn);
+	int	bad_sender;
+
+	bad_sender = addr_envelope_domain(sender, tx->t_sender_domain,
+	    sizeof(tx->t_sender_domain)) == -1;
+	if (login != NULL && *login != '\0') {
+		if ((tx->t_login = strdup(login)) == NULL)
+			return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
+			    "internal error (out of memory)"));
+		tx->t_tenant = tenant_by_login(cf, login);
+		tx->t_tenant_by = "login";
+		if (tx->t_tenant == NULL)
+			return (txn_refuse(tx, cf->cf_unknown_login, "5.7.1",
+			    "login %s may not send through this relay",
+			    tx->t_login));
+	} else if ((tx->t_tenant = tenant_by_addr(cf, sa)) != NULL) {
+		tx->t_tenant_by = "network";
+	} else if (sa == NULL || cidr_match_list(cf->cf_internal.v,
+	    cf->cf_internal.n, sa)) {
+		tx->t_internal = 1;
+	} else {
+		tx->t_action = "pass";
+		snprintf(tx->t_reason, sizeof(tx->t_reason), "not outbound");
+		return (VERDICT_PASS);
+	}
+	if (bad_sender)
+		return (txn_refuse(tx, cf->cf_unowned_sender, "5.1.7",
+		    "envelope sender has no usable domain"));
+	return (tx->t_tenant != NULL ? policy_check_sender(tx) :
+	    VERDICT_CONTINUE);
+}
+
+/* policy_note_control - a client copy of our control header: remove it */
+
+static void
+policy_note_control(struct txn *tx, const char *name)
+{
+	size_t	i, nth = 1;
+
+	for (i = 0; i < tx->t_ncontrol; i++)
+		if (strcasecmp(tx->t_control[i], name) == 0)
+			nth++;
+	if (tx->t_ncontrol < TXN_MAX_CONTROL) {
+		tx->t_control[tx->t_ncontrol] = POLICY_ROUTE_HEADER;
+		tx->t_control_idx[tx->t_ncontrol++] = nth;
+	}
+}
+
+/* policy_header - keep a copy; note control headers */
+
+enum verdict
+policy_header(struct txn *tx, const char *name, const char *value)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	enum verdict v;
+	int	rc;
+
+	if (strcasecmp(name, POLICY_ROUTE_HEADER) == 0) {
+		policy_note_control(tx, name);
+		return (VERDICT_CONTINUE);
+	}
+	if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
+		return (VERDICT_CONTINUE);
+	if (rc == HDR_ERR_NOMEM)
+		return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
+		    "internal error (out of memory)"));
+	v = txn_refuse(tx, CFG_ACT_REJECT, "5.3.4", rc == HDR_ERR_COUNT ?
+	    "message has more than %d header fields" :
+	    "message header is larger than %d bytes", rc == HDR_ERR_COUNT ?
+	    cf->cf_max_headers : cf->cf_max_header_bytes);
+	memcpy(tx->t_rcode, "552", 4);
+	return (v);
+}
+
+/* policy_check_from - exactly one From with one address; its domain */
+
+static enum verdict
+policy_check_from(struct txn *tx)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	const struct hdr *h;
+	enum addr_status st;
+	size_t	n, naddrs;
+
+	if ((n = hdr_list_count(&tx->t_hdrs, "From")) != 1)
+		return (txn_refuse(tx, cf->cf_bad_from, "5.7.1", n == 0 ?
+		    "message has no From header" :
+		    "message has %zu From headers (RFC 5322 allows one)", n));
+	h = hdr_list_find(&tx->t_hdrs, "From", 0);
+	st = addr_from_domain(h->h_value, strlen(h->h_value),
+	    tx->t_from_domain, sizeof(tx->t_from_domain), &naddrs);
+	if (st == ADDR_OK)
+		return (VERDICT_CONTINUE);
+	tx->t_from_domain[0] = '\0';
+	return (txn_refuse(tx, cf->cf_bad_from, "5.7.1", "From header: %s",
+	    addr_strerror(st)));
+}
+
+/* policy_check_owner - the From domain is the tenant's; the signer domain */
+
+static const struct cfg_domain *
+policy_check_owner(struct txn *tx, enum verdict *v)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	const struct cfg_domain *owner;
+	char	who[300];
+
+	owner = tenant_domain_owner(cf, tx->t_from_domain);
+	*v = VERDICT_CONTINUE;
+	if (tx->t_tenant == NULL && owner != NULL) {	/* internal network */
+		tx->t_tenant = owner->cd_tenant;
+		tx->t_tenant_by = "from";
+		if ((*v = policy_check_sender(tx)) != VERDICT_CONTINUE)
+			return (NULL);
+	}
+	if (owner != NULL && owner->cd_tenant == tx->t_tenant)
+		return (owner);
+	if (tx->t_tenant == NULL)
+		*v = txn_refuse(tx, cf->cf_unowned_from, "5.7.1", "From domain "
+		    "%s is not a domain of this relay", tx->t_from_domain);
+	else
+		*v = txn_refuse(tx, cf->cf_unowned_from, "5.7.1", "From domain "
+		    "%s is not authorized for %s", tx->t_from_domain,
+		    policy_who(tx, who, sizeof(who)));
+	return (NULL);
+}
+
+/* policy_add_signer - start one signature and replay the headers */
+
+static int
+policy_add_signer(struct txn *tx, const struct cfg_domain *d,
+    const struct cfg_key *k)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	struct txn_sig *ts;
+	size_t	i;
+
+	if (tx->t_nsigs == TXN_MAX_SIGS) {
+		txn_log(tx, LOG_WARNING, "more than %d signatures requested; "
+		    "%s/%s skipped", TXN_MAX_SIGS, d->cd_name, k->ck_selector);
+		return (0);
+	}
+	ts = &tx->t_sigs[tx->t_nsigs];
+	ts->ts_signer = sign_begin(cf->cf_signlib, k->ck_key, d->cd_name,
+	    k->ck_selector, tx->t_queue_id ? tx->t_queue_id : "NOQUEUE");
+	if (ts->ts_signer == NULL) {
+		txn_log(tx, LOG_ERR, "cannot start signature d=%s s=%s",
+		    d->cd_name, k->ck_selector);
+		return (-1);
+	}
+	ts->ts_domain = d;
+	ts->ts_key = k;
+	tx->t_nsigs++;
+	for (i = 0; i < tx->t_hdrs.hl_count; i++)
+		if (sign_header(ts->ts_signer, tx->t_hdrs.hl_items[i].h_name,
+		    tx->t_hdrs.hl_items[i].h_value) == -1)
+			break;
+	if (i < tx->t_hdrs.hl_count || sign_eoh(ts->ts_signer) == -1) {
+		txn_log(tx, LOG_ERR, "signature d=%s s=%s: %s", d->cd_name,
+		    k->ck_selector, sign_error(ts->ts_signer));
+		return (-1);
+	}
+	return (0);
+}
+
+/* policy_eoh - From checks, ownership, then start the signatures */
+
+enum verdict
+policy_eoh(struct txn *tx)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	const struct cfg_domain *owner;
+	enum verdict v;
+	size_t	i;
+
+	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE)
+		return (v);
+	if ((owner = policy_check_owner(tx, &v)) == NULL)
+		return (v);
+	for (i = 0; i < owner->cd_keys.n; i++)
+		if (policy_add_signer(tx, owner, CFG_KEY(owner, i)) == -1)
+			goto fail;
+	for (i = 0; cf->cf_provider.cd_name && i < cf->cf_provider.cd_keys.n;
+	    i++)
+		if (policy_add_signer(tx, &cf->cf_provider,
+		    CFG_KEY(&cf->cf_provider, i)) == -1)
+			goto fail;
+	return (VERDICT_CONTINUE);
+fail:
+	return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
+	    "internal error while signing"));
+}
+
+/* policy_body - feed a chunk to every signature */
+
+enum verdict
+policy_body(struct txn *tx, const unsigned char *buf, size_t len)
+{
+	size_t	i;
+
+	tx->t_body_bytes += len;
+	for (i = 0; i < tx->t_nsigs; i++) {
+		if (sign_body(tx->t_sigs[i].ts_signer, buf, len) == -1) {
+			txn_log(tx, LOG_ERR, "signature d=%s: %s",
+			    tx->t_sigs[i].ts_domain->cd_name,
+			    sign_error(tx->t_sigs[i].ts_signer));
+			return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error,
+			    "4.3.0", "internal error while signing"));
+		}
+	}
+	return (VERDICT_CONTINUE);
+}
+
+/* policy_eom - finish every signature */
+
+enum verdict
+policy_eom(struct txn *tx)
+{
+	struct txn_sig *ts;
+	size_t	i;
+
+	for (i = 0; i < tx->t_nsigs; i++) {
+		ts = &tx->t_sigs[i];
+		if ((ts->ts_value = sign_end(ts->ts_signer)) == NULL) {
+			txn_log(tx, LOG_ERR, "signature d=%s s=%s: %s",
+			    ts->ts_domain->cd_name, ts->ts_key->ck_selector,
+			    sign_error(ts->ts_signer));
+			return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error,
+			    "4.3.0", "internal error while signing"));
+		}
+	}
+	tx->t_action = "accept";
+	return (VERDICT_CONTINUE);
+}
+
+/* policy_signed_list - "d/s/a,d/s/a" */
+
+static void
+policy_signed_list(const struct txn *tx, char *buf, size_t size)
+{
+	size_t	i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < tx->t_nsigs && len < size; i++) {
+		if (tx->t_sigs[i].ts_value == NULL)
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s/%s/%s",
+		    len ? "," : "", tx->t_sigs[i].ts_domain->cd_name,
+		    tx->t_sigs[i].ts_key->ck_selector,
+		    keys_alg_name(tx->t_sigs[i].ts_key->ck_key->k_alg));
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, size, "none");
+}
+
+/* policy_summary - the one line per message */
+
+void
+policy_summary(const struct txn *tx)
+{
+	char	login[LOG_ESCAPE_MAX + 8], reason[LOG_ESCAPE_MAX + 8];
+	char	from[LOG_ESCAPE_MAX + 8], env[LOG_ESCAPE_MAX + 8];
+	char	signed_list[1024];
+
+	policy_signed_list(tx, signed_list, sizeof(signed_list));
+	log_escape(login, sizeof(login), tx->t_login ? tx->t_login : "-",
+	    strlen(tx->t_login ? tx->t_login : "-"));
+	log_escape(from, sizeof(from), tx->t_from_domain,
+	    strlen(tx->t_from_domain));
+	log_escape(env, sizeof(env), tx->t_sender_domain,
+	    strlen(tx->t_sender_domain));
+	log_escape(reason, sizeof(reason), tx->t_reason, strlen(tx->t_reason));
+	txn_log(tx, LOG_INFO, "done client=%s login=%s tenant=%s by=%s "
+	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s",
+	    tx->t_conn->c_addrstr, login, tx->t_tenant ?
+	    tx->t_tenant->ct_name : "-", tx->t_tenant_by ? tx->t_tenant_by :
+	    "-", env[0] ? env : "<>", from[0] ? from : "-", tx->t_nrcpt,
+	    tx->t_body_bytes, tx->t_action ? tx->t_action : "none",
+	    signed_list, reason[0] ? " reason=\"" : "", reason,
+	    reason[0] ? "\"" : "");
+}

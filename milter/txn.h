@@ -1,0 +1,61 @@
+#ifndef TXN_H
+#define TXN_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "hdr.h"
+#include "log.h"
+#include "verdict.h"
+
+struct conn;
+struct cfg_domain;
+struct cfg_key;
+struct cfg_tenant;
+struct signer;
+
+#define TXN_MAX_SIGS	8		/* signatures on one message */
+#define TXN_MAX_CONTROL	16		/* client control headers removed */
+
+struct txn_sig {
+	struct signer *ts_signer;
+	const struct cfg_domain *ts_domain;	/* d= */
+	const struct cfg_key *ts_key;		/* s=, key */
+	char	*ts_value;			/* header value at eom */
+};
+
+struct txn {
+	struct conn *t_conn;		/* back pointer */
+	char	*t_queue_id;
+	char	*t_login;		/* {auth_authen}, or NULL */
+	char	t_sender_domain[ADDR_DOMAIN_MAX];	/* "" for <> */
+	char	t_from_domain[ADDR_DOMAIN_MAX];
+	size_t	t_nrcpt;
+	struct hdr_list t_hdrs;
+	int	t_hdr_error;		/* a cap was exceeded */
+	int	t_internal;		/* client in internal_networks */
+	const struct cfg_tenant *t_tenant;
+	const char *t_tenant_by;	/* "login", "network", "from" */
+	struct txn_sig t_sigs[TXN_MAX_SIGS];
+	size_t	t_nsigs;
+	const char *t_control[TXN_MAX_CONTROL];	/* names of */
+	size_t	t_control_idx[TXN_MAX_CONTROL];	/* ... and 1-based index */
+	size_t	t_ncontrol;
+	unsigned long long t_body_bytes;
+	/* the outcome */
+	const char *t_action;		/* for the summary line */
+	char	t_rcode[4];
+	char	t_xcode[8];
+	char	t_reason[256];
+};
+
+struct txn *txn_new(struct conn *c);
+void	txn_free(struct txn *tx);
+void	txn_set_queue_id(struct txn *tx, const char *id);
+void	txn_log(const struct txn *tx, int prio, const char *fmt, ...)
+	    LOG_PRINTF(3, 4);
+enum verdict txn_refuse(struct txn *tx, int action, const char *xcode,
+	    const char *fmt, ...) LOG_PRINTF(4, 5);
+unsigned long txn_active(void);
+
+#endif
