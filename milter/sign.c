@@ -179,6 +179,17 @@ sign_begin(struct sign_lib *sl, const struct key *key, const char *domain,
 		free(sg);
 		return (NULL);
 	}
+	/*
+	 * With simple header canonicalization the signature header is hashed
+	 * as written, folding included; libopendkim folds the header it
+	 * hashes and the one it returns at different places when b= is short
+	 * (Ed25519), so verifiers fail. One unfolded line avoids that.
+	 */
+	if (sl->sl_canon_hdr == DKIM_CANON_SIMPLE &&
+	    dkim_set_margin(sg->sg_dkim, 0) != DKIM_STAT_OK) {
+		sign_free(sg);
+		return (NULL);
+	}
 	return (sg);
 }
 
