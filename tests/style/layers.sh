@@ -1,0 +1,31 @@
+#!/bin/bash
+# layers.sh - the base layer and third-party quarantine (STYLE rules 1, 2)
+set -u
+src=${top_srcdir:-$(dirname "$0")/../..}
+. "$src/tests/tap.sh"
+cd "$src/milter" || exit 1
+
+base="log.c xalloc.c addr.c cidr.c hdr.c log.h xalloc.h addr.h cidr.h hdr.h"
+for f in $base; do
+	bad=$(grep -nE '#include "(cfg|txn|conn|policy|sign|keys|tenant|mlfi)\.h"|#include <(libmilter|opendkim|libconfig|spf2|opendmarc|hiredis|openssl)/?' "$f")
+	if [ -z "$bad" ]; then ok "base file $f includes no upper or third-party header"
+	else not_ok "base file $f includes an upper or third-party header"; echo "# $bad"; fi
+done
+
+# Each third-party header is included by exactly one glue file.
+for pair in "libmilter/mfapi.h mlfi.c" "opendkim/dkim.h sign.c" \
+    "libconfig.h cfg.c"; do
+	set -- $pair
+	files=$(grep -l "#include <$1>" ./*.c ./*.h | sed 's|^\./||' | tr '\n' ' ')
+	if [ "$files" = "$2 " ]; then ok "<$1> only in $2"
+	else not_ok "<$1> only in $2 (found in: $files)"; fi
+done
+files=$(grep -l '#include <openssl/' ./*.c ./*.h | sed 's|^\./||' | tr '\n' ' ')
+if [ "$files" = "keys.c " ]; then ok "OpenSSL only in keys.c"
+else not_ok "OpenSSL only in keys.c (found in: $files)"; fi
+
+# Nothing names itself in a library's namespace.
+bad=$(grep -nE '^[a-z_ ]*\b(config_|dkim_|SPF_|redis|smfi_)[a-z_]+\(' ./*.c | grep -v '^\S*:\s' | head -5)
+if [ -z "$bad" ]; then ok "no function defined in a library's namespace"
+else not_ok "no function defined in a library's namespace"; echo "# $bad"; fi
+tap_done
