@@ -138,8 +138,12 @@ cfg_fail(struct cfg_loader *ld, const config_setting_t *s, const char *fmt,
 	va_end(ap);
 	cfg_path(s, path, sizeof(path));
 	file = config_setting_source_file(s);
-	snprintf(ld->err, ld->errlen, "%s:%u: %s%s%s", file ? file : ld->path,
-	    config_setting_source_line(s), path, path[0] ? ": " : "", msg);
+	if (config_setting_source_line(s) == 0)	/* the root group */
+		snprintf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+	else
+		snprintf(ld->err, ld->errlen, "%s:%u: %s%s%s", file ? file :
+		    ld->path, config_setting_source_line(s), path,
+		    path[0] ? ": " : "", msg);
 	return (-1);
 }
 
@@ -663,6 +667,8 @@ cfg_hook_tenant(struct cfg_loader *ld, config_setting_t *s, void *base)
 	if (cfg_seen(&ld->seen_tenants, t->ct_name))
 		return (cfg_fail(ld, s, "tenant name \"%s\" is used twice",
 		    t->ct_name));
+	if (t->ct_domains.n == 0)
+		return (cfg_fail(ld, s, "tenant %s owns no domains", t->ct_name));
 	for (i = 0; i < t->ct_logins.n; i++) {
 		if (!cfg_login_ok(t->ct_logins.v[i]))
 			return (cfg_fail(ld, s, "login \"%s\" is not a name, "

@@ -109,7 +109,7 @@ const struct cfg_param cfg_params[] = {
 	"header/body canonicalization: simple or relaxed, e.g. relaxed/simple"},
 	{"signing", "headers", CFG_T_STRLIST, NULL, 0, DEFAULT_SIGN_HEADERS,
 	0, 0, IN(cfg, cf_sign_headers), 0,
-	"headers signed when present (From is always signed)"},
+	"headers signed when present; must include from"},
 	{"signing", "oversign", CFG_T_STRLIST, NULL, 0, "from", 0, 0,
 	IN(cfg, cf_oversign), 0,
 	"headers signed once more than present, so none can be added later"},

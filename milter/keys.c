@@ -124,6 +124,15 @@ keys_read(const char *path, uid_t owner, size_t *len, char *err,
 	return (buf);
 }
 
+/* keys_no_passphrase - never prompt: an encrypted key cannot be used */
+
+static int
+keys_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf, (void)size, (void)rwflag, (void)arg;
+	return (-1);
+}
+
 /* keys_parse - learn algorithm and size; NULL if not a usable key */
 
 static EVP_PKEY *
@@ -134,7 +143,7 @@ keys_parse(const unsigned char *pem, size_t len)
 
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return (NULL);
-	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	pk = PEM_read_bio_PrivateKey(bio, NULL, keys_no_passphrase, NULL);
 	BIO_free(bio);
 	return (pk);
 }
@@ -154,8 +163,8 @@ keys_load(const char *path, uid_t owner, int min_rsa_bits, char *err,
 	if ((pem = keys_read(path, owner, &len, err, errlen)) == NULL)
 		return (NULL);
 	if ((pk = keys_parse(pem, len)) == NULL) {
-		snprintf(err, errlen, "key file %s is not a PEM private key "
-		    "(RSA or Ed25519)", path);
+		snprintf(err, errlen, "key file %s is not an unencrypted PEM "
+		    "private key (RSA or Ed25519)", path);
 		xfree_secret(pem, KEYS_MAX_FILE + 1);
 		return (NULL);
 	}

@@ -21,7 +21,10 @@
  * DESCRIPTION
  *	The only module that calls syslog() or writes to stderr. In the
  *	foreground (-f) lines go to stderr, one write(2) per line, else to
- *	syslog with the mail facility.
+ *	syslog with the mail facility. When stderr is journald's (systemd sets
+ *	JOURNAL_STREAM), lines carry a "<priority>" prefix instead of the
+ *	program name, so the journal keeps each line's severity; the unit
+ *	file sets SyslogFacility=mail.
  *
  *	log_warn() and log_fatal() append strerror(errno); the *x variants do
  *	not. log_fatal*() are for startup and configuration only: they exit
@@ -53,6 +56,7 @@
 
 static int log_foreground;
 static int log_debug_on;
+static int log_journal;		/* stderr is connected to journald */
 static const char *log_ident = "egress-milter";
 
 /* log_init - choose the destination once, at startup */
@@ -63,6 +67,7 @@ log_init(const char *ident, int foreground, int debug)
 	log_ident = ident;
 	log_foreground = foreground;
 	log_debug_on = debug;
+	log_journal = foreground && getenv("JOURNAL_STREAM") != NULL;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -95,8 +100,11 @@ log_emit(int prio, const char *line)
 		syslog(prio, "%s", line);
 		return;
 	}
-	n = snprintf(buf, sizeof(buf), "%s[%ld]: %s\n", log_ident,
-	    (long)getpid(), line);
+	if (log_journal)	/* "<prio>" lets journald keep the severity */
+		n = snprintf(buf, sizeof(buf), "<%d>%s\n", prio, line);
+	else
+		n = snprintf(buf, sizeof(buf), "%s[%ld]: %s\n", log_ident,
+		    (long)getpid(), line);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf))

@@ -17,7 +17,8 @@
  *	Each callback fetches its conn and txn, calls one policy function
  *	and maps the verdict to a libmilter status with mlfi_verdict(),
  *	which also sets the SMTP reply, writes the summary line and frees
- *	the txn when the message is decided. At end of message mlfi_eom()
+ *	the txn when the message is decided. A message the MTA aborts
+ *	(RSET, lost client) also gets its summary line, with action=abort. At end of message mlfi_eom()
  *	removes client copies of our control headers and inserts the
  *	signatures at the top.
  * OWNERSHIP
@@ -234,20 +235,28 @@ static int
 mlfi_apply(SMFICTX *ctx, struct txn *tx)
 {
 	size_t	i;
+	char   *value;
+	int	rc;
 
-	for (i = tx->t_ncontrol; i-- > 0;)
-		if (smfi_chgheader(ctx, (char *)tx->t_control[i],
-		    (int)tx->t_control_idx[i], NULL) != MI_SUCCESS) {
+	for (i = tx->t_route_headers; i > 0; i--)	/* last first */
+		if (smfi_chgheader(ctx, POLICY_ROUTE_HEADER, (int)i, NULL) !=
+		    MI_SUCCESS) {
 			txn_log(tx, LOG_ERR, "cannot remove client header %s",
-			    tx->t_control[i]);
+			    POLICY_ROUTE_HEADER);
 			return (-1);
 		}
-	for (i = tx->t_nsigs; i-- > 0;)
-		if (smfi_insheader(ctx, 0, SIGN_HEADER,
-		    tx->t_sigs[i].ts_value) != MI_SUCCESS) {
+	for (i = tx->t_unsigned ? 0 : tx->t_nsigs; i-- > 0;) {
+		/* With SMFIP_HDR_LEADSPC values we add carry the space too. */
+		if (asprintf(&value, "%s%s", tx->t_conn->c_leadspc ? " " : "",
+		    tx->t_sigs[i].ts_value) == -1)
+			return (-1);
+		rc = smfi_insheader(ctx, 0, SIGN_HEADER, value);
+		free(value);
+		if (rc != MI_SUCCESS) {
 			txn_log(tx, LOG_ERR, "cannot insert the signature");
 			return (-1);
 		}
+	}
 	return (0);
 }
 
@@ -264,14 +273,14 @@ mlfi_eom(SMFICTX *ctx)
 		return (mlfi_broken(ctx, "eom"));
 	mlfi_queue_id(ctx, tx);
 	if ((v = policy_eom(tx)) == VERDICT_CONTINUE) {
-		if (mlfi_apply(ctx, tx) == -1) {
-			v = txn_refuse(tx, c->c_cfg->cf_on_error, "4.3.0",
-			    "internal error while changing the message");
-			if (v == VERDICT_PASS)	/* headers may be half done */
-				v = VERDICT_TEMPFAIL;
-		} else
+		if (mlfi_apply(ctx, tx) == -1)	/* changes may be half done */
+			v = txn_refuse(tx, c->c_cfg->cf_on_error ==
+			    CFG_ACT_REJECT ? CFG_ACT_REJECT : CFG_ACT_TEMPFAIL,
+			    "4.3.0", "internal error while changing the message");
+		else
 			v = VERDICT_PASS;
-		tx->t_action = v == VERDICT_PASS ? "accept" : tx->t_action;
+		if (v == VERDICT_PASS && !tx->t_unsigned)
+			tx->t_action = "accept";
 	}
 	return (mlfi_verdict(ctx, tx, v));
 }
@@ -284,7 +293,9 @@ mlfi_abort(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL && c->c_txn != NULL) {
-		txn_log(c->c_txn, LOG_DEBUG, "aborted by the MTA");
+		c->c_txn->t_action = "abort";
+		mlfi_queue_id(ctx, c->c_txn);
+		policy_summary(c->c_txn);
 		txn_free(c->c_txn);
 	}
 	return (SMFIS_CONTINUE);

@@ -19,8 +19,8 @@
  *	(an authenticated login, a tenant network, or an internal network)
  *	and, when the login or network names the tenant, that the envelope
  *	sender's domain belongs to it; other mail is passed untouched.
- *	policy_header() keeps a bounded copy of each header and notes
- *	client copies of our control header for removal. policy_eoh()
+ *	policy_header() keeps a bounded copy of each header and counts
+ *	client copies of our control header, all removed at end of message. policy_eoh()
  *	checks the From header (exactly one, one address, parseable), that
  *	the tenant owns its domain (for internal networks the owner of the
  *	From domain is the tenant), and starts one signer per key of the
@@ -122,24 +122,8 @@ policy_envfrom(struct txn *tx, const char *sender, const char *login)
 	if (bad_sender)
 		return (txn_refuse(tx, cf->cf_unowned_sender, "5.1.7",
 		    "envelope sender has no usable domain"));
-	return (tx->t_tenant != NULL ? policy_check_sender(tx) :
-	    VERDICT_CONTINUE);
-}
-
-/* policy_note_control - a client copy of our control header: remove it */
-
-static void
-policy_note_control(struct txn *tx, const char *name)
-{
-	size_t	i, nth = 1;
-
-	for (i = 0; i < tx->t_ncontrol; i++)
-		if (strcasecmp(tx->t_control[i], name) == 0)
-			nth++;
-	if (tx->t_ncontrol < TXN_MAX_CONTROL) {
-		tx->t_control[tx->t_ncontrol] = POLICY_ROUTE_HEADER;
-		tx->t_control_idx[tx->t_ncontrol++] = nth;
-	}
+	return (tx->t_tenant != NULL && !tx->t_unsigned ?
+	    policy_check_sender(tx) : VERDICT_CONTINUE);
 }
 
 /* policy_header - keep a copy; note control headers */
@@ -151,11 +135,13 @@ policy_header(struct txn *tx, const char *name, const char *value)
 	enum verdict v;
 	int	rc;
 
-	if (strcasecmp(name, POLICY_ROUTE_HEADER) == 0) {
-		policy_note_control(tx, name);
+	if (tx->t_hdrs.hl_count + tx->t_route_headers >=
+	    (size_t)cf->cf_max_headers)
+		rc = HDR_ERR_COUNT;
+	else if (strcasecmp(name, POLICY_ROUTE_HEADER) == 0) {
+		tx->t_route_headers++;	/* a client's copy: removed at eom */
 		return (VERDICT_CONTINUE);
-	}
-	if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
+	} else if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
 		return (VERDICT_CONTINUE);
 	if (rc == HDR_ERR_NOMEM)
 		return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
@@ -269,10 +255,12 @@ policy_eoh(struct txn *tx)
 	enum verdict v;
 	size_t	i;
 
-	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE)
+	if (tx->t_unsigned)
+		return (VERDICT_CONTINUE);
+	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE || tx->t_unsigned)
 		return (v);
 	if ((owner = policy_check_owner(tx, &v)) == NULL)
-		return (v);
+		return (v);	/* refused, or accepted unsigned */
 	for (i = 0; i < owner->cd_keys.n; i++)
 		if (policy_add_signer(tx, owner, CFG_KEY(owner, i)) == -1)
 			goto fail;
@@ -295,7 +283,7 @@ policy_body(struct txn *tx, const unsigned char *buf, size_t len)
 	size_t	i;
 
 	tx->t_body_bytes += len;
-	for (i = 0; i < tx->t_nsigs; i++) {
+	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++) {
 		if (sign_body(tx->t_sigs[i].ts_signer, buf, len) == -1) {
 			txn_log(tx, LOG_ERR, "signature d=%s: %s",
 			    tx->t_sigs[i].ts_domain->cd_name,
@@ -315,7 +303,7 @@ policy_eom(struct txn *tx)
 	struct txn_sig *ts;
 	size_t	i;
 
-	for (i = 0; i < tx->t_nsigs; i++) {
+	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++) {
 		ts = &tx->t_sigs[i];
 		if ((ts->ts_value = sign_end(ts->ts_signer)) == NULL) {
 			txn_log(tx, LOG_ERR, "signature d=%s s=%s: %s",
@@ -325,7 +313,8 @@ policy_eom(struct txn *tx)
 			    "4.3.0", "internal error while signing"));
 		}
 	}
-	tx->t_action = "accept";
+	if (!tx->t_unsigned)
+		tx->t_action = "accept";
 	return (VERDICT_CONTINUE);
 }
 

@@ -22,6 +22,9 @@
  *	(451 or 550 with the enhanced code xcode, whose class digit follows
  *	the action) and returns the verdict. Reply text is made safe for
  *	SMTP: printable ASCII only, '%' replaced, at most 200 characters.
+ *	With the accept action the message goes on unsigned (t_unsigned):
+ *	it still reaches end of message, where client control headers are
+ *	removed.
  *
  *	txn_active() counts messages in flight, for a graceful stop.
  * OWNERSHIP
@@ -142,9 +145,10 @@ txn_refuse(struct txn *tx, int action, const char *xcode, const char *fmt,
 		tx->t_xcode[0] = '4';
 		tx->t_action = "tempfail";
 		return (VERDICT_TEMPFAIL);
-	default:
+	default:		/* let it through, unsigned, headers cleaned */
 		tx->t_action = "accept-unsigned";
-		return (VERDICT_PASS);
+		tx->t_unsigned = 1;
+		return (VERDICT_CONTINUE);
 	}
 }
 

@@ -15,7 +15,6 @@ struct cfg_tenant;
 struct signer;
 
 #define TXN_MAX_SIGS	8		/* signatures on one message */
-#define TXN_MAX_CONTROL	16		/* client control headers removed */
 
 struct txn_sig {
 	struct signer *ts_signer;
@@ -38,9 +37,8 @@ struct txn {
 	const char *t_tenant_by;	/* "login", "network", "from" */
 	struct txn_sig t_sigs[TXN_MAX_SIGS];
 	size_t	t_nsigs;
-	const char *t_control[TXN_MAX_CONTROL];	/* names of */
-	size_t	t_control_idx[TXN_MAX_CONTROL];	/* ... and 1-based index */
-	size_t	t_ncontrol;
+	size_t	t_route_headers;	/* client copies to remove */
+	int	t_unsigned;		/* refused with action accept */
 	unsigned long long t_body_bytes;
 	/* the outcome */
 	const char *t_action;		/* for the summary line */

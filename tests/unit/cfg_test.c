@@ -104,7 +104,13 @@ static const struct row {
 	"RSA key of 1024 bits is shorter than the minimum of 2048"},
 	{"not a key", USER "domains = ( { name = \"a.example\"; keys = ( {"
 	" selector = \"s\"; file = \"@D@/junk.key\"; } ); } );\n",
-	CFG_LOAD_KEYS, "is not a PEM private key"},
+	CFG_LOAD_KEYS, "is not an unencrypted PEM private key"},
+	{"encrypted key refused, no prompt", USER "domains = ( { name ="
+	" \"a.example\"; keys = ( { selector = \"s\"; file ="
+	" \"@D@/enc.key\"; } ); } );\n", CFG_LOAD_KEYS,
+	"is not an unencrypted PEM private key"},
+	{"tenant without domains", USER "tenants = ( { name = \"a\"; domains"
+	" = (); } );\n", 0, "tenant a owns no domains"},
 	{"ed25519 and rsa side by side", USER "domains = ( { name ="
 	" \"a.example\"; keys = ( { selector = \"r\"; file = \"@D@/rsa.key\";"
 	" }, { selector = \"e\"; file = \"@D@/ed.key\"; } ); } );\n",
@@ -209,6 +215,7 @@ main(void)
 	tk_key("open.key", "rsa", 1024);
 	chmod(tk_path("open.key"), 0640);
 	tk_write("junk.key", "not a key\n", 0600);
+	tk_key_encrypted("enc.key");
 	log_init("cfg_test", 1, 0);
 	test_rows();
 	test_defaults();

@@ -14,7 +14,8 @@
  *	tk_dir() makes one private directory per test run (removed at exit).
  *	tk_write() writes a file there; "@D@" in text becomes the directory.
  *	tk_key() writes a PEM private key ("rsa" with bits, or "ed25519")
- *	with mode 0600. tk_cfg() writes text as a config file and loads it.
+ *	with mode 0600; tk_key_encrypted() an Ed25519 key protected by a
+ *	passphrase. tk_cfg() writes text as a config file and loads it.
  */
 #ifndef TESTKIT_H
 #define TESTKIT_H
@@ -104,6 +105,21 @@ tk_key(const char *name, const char *alg, int bits)
 	}
 	chmod(tk_path(name), 0600);
 	PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL, NULL);
+	fclose(fp);
+	EVP_PKEY_free(pk);
+}
+
+static inline void
+tk_key_encrypted(const char *name)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	FILE   *fp = fopen(tk_path(name), "w");
+
+	if (pk == NULL || fp == NULL)
+		exit(99);
+	chmod(tk_path(name), 0600);
+	PEM_write_PrivateKey(fp, pk, EVP_aes_128_cbc(),
+	    (const unsigned char *)"secret", 6, NULL, NULL);
 	fclose(fp);
 	EVP_PKEY_free(pk);
 }
