@@ -524,7 +524,6 @@ cfg_hook_milter(struct cfg_loader *ld, config_setting_t *s, void *base)
 			    "exist", cf->cf_socket_group));
 		cf->cf_socket_gid = gr->gr_gid;
 	}
-	log_set_debug(cf->cf_debug);
 	return (0);
 }
 

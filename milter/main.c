@@ -7,8 +7,14 @@
  *	Loads and validates the configuration and every key (as root), opens
  *	the milter socket, drops to the configured unprivileged user (each
  *	set*id call checked, and checked again afterwards), detaches unless
- *	-f, and serves until SIGTERM. -n checks the configuration and keys
- *	and exits: 0 if usable, 1 with file:line and the setting otherwise.
+ *	-f, and serves until SIGTERM or SIGINT, which let messages in flight
+ *	finish (see mlfi_stop()). SIGHUP loads the configuration again and
+ *	installs it only if it is valid; a bad file is logged with file:line
+ *	and the running configuration stays. -n checks the configuration and
+ *	keys and exits: 0 if usable, 1 with file:line and the setting.
+ *
+ *	Signals reach the main thread through a self-pipe: the handlers only
+ *	write the signal number, and the main loop acts on it.
  * OWNERSHIP
  *	The loaded config becomes the current snapshot (cfg_install()).
  * DIAGNOSTICS
@@ -19,6 +25,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +40,8 @@
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/egress-milter/egress-milter.conf"
 
 static void main_usage(void) __attribute__((noreturn));
+
+static int main_sigpipe[2];
 
 /* main_usage - the synopsis, on stderr */
 
@@ -98,12 +107,87 @@ main_check_report(const struct cfg *cf)
 	    cf->cf_provider.cd_name ? ", provider signature" : "");
 }
 
+/* main_on_signal - async-signal-safe: hand the number to the main loop */
+
+static void
+main_on_signal(int sig)
+{
+	unsigned char ch = (unsigned char)sig;
+	int	saved = errno;
+
+	(void)!write(main_sigpipe[1], &ch, 1);
+	errno = saved;
+}
+
+/* main_signals - route SIGTERM, SIGINT and SIGHUP to the self-pipe */
+
+static void
+main_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(main_sigpipe, O_CLOEXEC) == -1 ||
+	    fcntl(main_sigpipe[1], F_SETFL, O_NONBLOCK) == -1)
+		log_fatal("pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		log_fatal("sigaction");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* main_reload - a new snapshot if the file is valid, else keep the old */
+
+static void
+main_reload(const char *path)
+{
+	char	err[CFG_ERRLEN];
+	struct cfg *cf, *old;
+
+	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	old = cfg_acquire();
+	if (old != NULL && (strcmp(old->cf_socket, cf->cf_socket) != 0 ||
+	    strcmp(old->cf_user, cf->cf_user) != 0))
+		log_warnx("reload: milter.socket and milter.user changes take "
+		    "effect at the next restart");
+	cfg_release(old);
+	log_set_debug(cf->cf_debug);
+	cfg_install(cf);
+	log_info("reloaded %s: %zu tenant(s)", path, cf->cf_tenants.n);
+}
+
+/* main_loop - act on signals until told to stop */
+
+static void
+main_loop(const char *path)
+{
+	unsigned char sig;
+	ssize_t	n;
+
+	for (;;) {
+		n = read(main_sigpipe[0], &sig, 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != 1 || sig != SIGHUP)
+			return;
+		main_reload(path);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = MAIN_DEFAULT_CONFIG;
 	char	err[CFG_ERRLEN], ver[32];
-	int	ch, foreground = 0, check = 0, debug = 0;
+	int	ch, foreground = 0, check = 0, debug = 0, timeout;
 	struct cfg *cf;
 
 	while ((ch = getopt(argc, argv, "c:dfnVh")) != -1) {
@@ -133,21 +217,26 @@ main(int argc, char **argv)
 	log_init("egress-milter", foreground, debug);
 	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL)
 		log_fatalx("%s", err);
-	if (debug)
-		log_set_debug(1);
 	if (check) {
 		main_check_report(cf);
 		cfg_free(cf);
 		return (0);
 	}
-	signal(SIGPIPE, SIG_IGN);
+	log_set_debug(debug || cf->cf_debug);
 	cfg_install(cf);
 	if (mlfi_open(cf, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
 	main_drop_privileges(cf);
 	if (!foreground && daemon(0, 0) == -1)
 		log_fatal("daemon");
+	main_signals();
+	if (mlfi_start() == -1)
+		log_fatalx("cannot start the milter thread");
 	log_info("started: %s, socket %s, %zu tenant(s)", cf->cf_path,
 	    cf->cf_socket, cf->cf_tenants.n);
-	return (mlfi_run(cf->cf_shutdown_timeout) == 0 ? 0 : 1);
+	main_loop(path);
+	cf = cfg_acquire();
+	timeout = cf->cf_shutdown_timeout;
+	cfg_release(cf);
+	return (mlfi_stop(timeout) == 0 ? 0 : 1);
 }

@@ -11,8 +11,11 @@
  *	The only file that includes <libmilter/mfapi.h>. mlfi_open()
  *	registers the filter and opens its socket (as root, before the
  *	privilege drop), giving a unix socket the configured mode and group.
- *	mlfi_run() serves until libmilter stops (SIGTERM, SIGINT, SIGHUP),
- *	then waits up to shutdown_timeout seconds for messages in flight.
+ *	mlfi_start() runs libmilter in a thread of its own with SIGTERM,
+ *	SIGHUP and SIGINT blocked, so those reach the main thread and not
+ *	libmilter (whose own handling stops at once, abandoning sessions).
+ *	mlfi_stop() drains: new messages get 451 4.3.2, messages in flight
+ *	have up to shutdown_timeout seconds to finish, then libmilter stops.
  *
  *	Each callback fetches its conn and txn, calls one policy function
  *	and maps the verdict to a libmilter status with mlfi_verdict(),
@@ -33,6 +36,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +56,10 @@
 #include "txn.h"
 
 #define MLFI_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
+
+static pthread_t mlfi_thread;
+static int mlfi_main_rc = MI_SUCCESS;
+static atomic_int mlfi_draining;	/* stopping: no new messages */
 
 /* mlfi_broken - a callback without its state: log, fail temporarily */
 
@@ -160,6 +170,12 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return (mlfi_broken(ctx, "envfrom"));
 	txn_free(c->c_txn);
+	if (atomic_load(&mlfi_draining)) {
+		if (smfi_setreply(ctx, "451", "4.3.2", "shutting down, try "
+		    "again later") != MI_SUCCESS)
+			log_warnx("NOQUEUE: smfi_setreply failed");
+		return (SMFIS_TEMPFAIL);
+	}
 	if ((tx = txn_new(c)) == NULL)
 		return (mlfi_broken(ctx, "envfrom"));
 	mlfi_queue_id(ctx, tx);
@@ -377,14 +393,42 @@ mlfi_open(const struct cfg *cf, char *err, size_t errlen)
 	return (0);
 }
 
-/* mlfi_run - serve until stopped, then let messages in flight finish */
+/* mlfi_serve - the libmilter thread */
+
+static void *
+mlfi_serve(void *arg)
+{
+	(void)arg;
+	mlfi_main_rc = smfi_main();
+	return (NULL);
+}
+
+/* mlfi_start - serve in a thread that does not take our signals */
 
 int
-mlfi_run(int shutdown_timeout)
+mlfi_start(void)
 {
-	int	rc, waited;
+	sigset_t set, old;
+	int	rc;
 
-	rc = smfi_main();
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	rc = pthread_create(&mlfi_thread, NULL, mlfi_serve, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return (rc == 0 ? 0 : -1);
+}
+
+/* mlfi_stop - refuse new messages, let those in flight finish, stop */
+
+int
+mlfi_stop(int shutdown_timeout)
+{
+	int	waited;
+
+	atomic_store(&mlfi_draining, 1);
 	log_info("stopping: %lu message(s) in flight", txn_active());
 	for (waited = 0; txn_active() > 0 && waited < shutdown_timeout * 10;
 	    waited++)
@@ -392,7 +436,11 @@ mlfi_run(int shutdown_timeout)
 	if (txn_active() > 0)
 		log_warnx("stopping with %lu message(s) unfinished: the MTA "
 		    "applies milter_default_action to them", txn_active());
-	return (rc == MI_SUCCESS ? 0 : -1);
+	else
+		usleep(200000);		/* the last replies reach the MTA */
+	(void)smfi_stop();
+	pthread_join(mlfi_thread, NULL);
+	return (mlfi_main_rc == MI_SUCCESS ? 0 : -1);
 }
 
 /* mlfi_libversion - libmilter's version, for -V */
