@@ -28,4 +28,10 @@ else not_ok "OpenSSL only in keys.c (found in: $files)"; fi
 bad=$(grep -nE '^[a-z_ ]*\b(config_|dkim_|SPF_|redis|smfi_)[a-z_]+\(' ./*.c | grep -v '^\S*:\s' | head -5)
 if [ -z "$bad" ]; then ok "no function defined in a library's namespace"
 else not_ok "no function defined in a library's namespace"; echo "# $bad"; fi
+# Every protocol scenario ships in the tarball (EXTRA_DIST lists files).
+for f in ../tests/miltertest/*.lua; do
+	name=tests/miltertest/$(basename "$f")
+	if grep -qF "$name" ../Makefile.am; then ok "$name is distributed"
+	else not_ok "$name is listed in Makefile.am EXTRA_DIST"; fi
+done
 tap_done
