@@ -1,0 +1,122 @@
+#!/bin/bash
+# daemon.sh - the running daemon: unix socket mode and group, privileges
+# really dropped (real, effective and saved ids), a root milter.user
+# refused, and signing over inet (IPv4) and inet6 (IPv6) sockets.
+set -u
+src=${top_srcdir:-$(dirname "$0")/../..}
+bin=${top_builddir:-.}/egress-milter
+. "$src/tests/tap.sh"
+if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1; then
+	echo "1..0 # SKIP needs root and a nobody user"
+	exit 0
+fi
+MT=${MILTERTEST:-miltertest}
+command -v "$MT" >/dev/null || { echo "1..0 # SKIP no miltertest"; exit 0; }
+dir=$(mktemp -d)
+chmod 755 "$dir"
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+openssl genpkey -algorithm ed25519 -out "$dir/ed.key" 2>/dev/null
+chmod 600 "$dir/ed.key"
+group=$(id -gn nobody)
+
+conf() {	# SOCKET [USER]
+	cat >"$dir/c.conf" <<CONF_END
+milter: { socket = "$1"; user = "${2:-nobody}"; socket_mode = "0660"; };
+domains = ( { name = "example.com";
+              keys = ( { selector = "ed"; file = "$dir/ed.key"; } ); } );
+CONF_END
+}
+start() {
+	"$bin" -f -c "$dir/c.conf" >"$dir/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 50); do
+		grep -q 'started:' "$dir/log" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop() { kill "$pid" && wait "$pid"; local st=$?; pid=; return $st; }
+
+# sign_over SOCKET - one message over the socket, signed
+sign_over() {
+	cat >"$dir/t.lua" <<LUA_END
+local conn = mt.connect("$1")
+assert(conn, "connect to $1")
+assert(mt.conninfo(conn, "client", "127.0.0.1") == nil)
+assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", "alice", "i", "SOCK1") == nil)
+assert(mt.mailfrom(conn, "<alice@example.com>") == nil)
+assert(mt.rcptto(conn, "<x@example.net>") == nil)
+assert(mt.header(conn, "From", "alice@example.com") == nil)
+assert(mt.eoh(conn) == nil)
+assert(mt.bodystring(conn, "hi\r\n") == nil)
+assert(mt.eom(conn) == nil)
+assert(mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"), "not signed")
+mt.disconnect(conn)
+LUA_END
+	"$MT" -s "$dir/t.lua"
+}
+
+ids_dropped() {		# real, effective, saved uid and gid are nobody's
+	local want_u want_g
+	want_u=$(id -u nobody)
+	want_g=$(id -g nobody)
+	awk -v u="$want_u" -v g="$want_g" '
+	    /^Uid:/ { ok_u = ($2 == u && $3 == u && $4 == u) }
+	    /^Gid:/ { ok_g = ($2 == g && $3 == g && $4 == g) }
+	    /^Groups:/ { ok_s = (NF == 1 || (NF == 2 && $2 == g)) }
+	    END { exit !(ok_u && ok_g && ok_s) }' "/proc/$pid/status"
+}
+
+# expect_ok DESC CMD... - like check, but in this shell (keeps $pid)
+expect_ok() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; tail -5 "$dir/log" |
+	    sed 's/^/#   /'; fi
+}
+
+conf "unix:$dir/m.sock"
+expect_ok "starts on a unix socket" start
+check "runs as nobody: real, effective and saved uid and gid, no groups" \
+    ids_dropped
+perm=$(stat -c '%a %U %G' "$dir/m.sock")
+[ "$perm" = "660 nobody $group" ] && ok "socket mode 0660, owner nobody:$group" ||
+    not_ok "socket mode 0660, owner nobody:$group (got $perm)"
+check "signs over the unix socket" sign_over "unix:$dir/m.sock"
+expect_ok "stops with status 0" stop
+
+conf "inet:10031@127.0.0.1"
+expect_ok "starts on inet:10031@127.0.0.1" start
+check "signs over IPv4" sign_over "inet:10031@127.0.0.1"
+expect_ok "stops with status 0" stop
+if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
+	conf "inet6:10032@::1"
+	expect_ok "starts on inet6:10032@::1" start
+	# miltertest cannot connect to inet6 sockets: negotiate by hand.
+	check "speaks the milter protocol over IPv6" /usr/bin/python3 -c '
+import socket, struct
+s = socket.create_connection(("::1", 10032), timeout=5)
+s.sendall(struct.pack("!Ic3I", 13, b"O", 6, 0x1ff, 0x1fffff))
+n = struct.unpack("!I", s.recv(4))[0]
+body = s.recv(n)
+assert body[:1] == b"O", body
+version, actions, steps = struct.unpack("!3I", body[1:13])
+assert version == 6 and actions == 0x11, (version, hex(actions))
+print("negotiated v%d actions=%#x" % (version, actions))'
+
+	expect_ok "stops with status 0" stop
+else
+	ok "IPv6 loopback missing # SKIP no ::1"
+fi
+
+conf "unix:$dir/m.sock" root
+out=$("$bin" -f -c "$dir/c.conf" 2>&1)
+st=$?
+if [ "$st" -ne 0 ] && printf '%s' "$out" | grep -q 'refusing to run as root'; then
+	ok "milter.user = root is refused"
+else
+	not_ok "milter.user = root is refused (status $st: $out)"
+fi
+tap_done
