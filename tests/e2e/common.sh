@@ -9,6 +9,10 @@
 #   em_log_has ERE          the milter log has a matching line
 #   em_header_has FILE ERE  a header line of the message matches
 #   em_sane                 milter stops cleanly, no sanitizer report
+#
+# and, for checking refusals and deliveries precisely: reply_is,
+# reply_starts, refused_after, summary_is, delivered, sig_domains,
+# signed_for, unsigned, no_route_header (each described below).
 
 EM_BIN=${top_builddir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/egress-milter
 
@@ -84,4 +88,97 @@ em_sane() {
 	    em_stopped_cleanly
 	rig_check "no sanitizer or leak report in the milter log" \
 	    em_no_sanitizer_report
+}
+
+# reply_is TEXT: the client's last SMTP reply is exactly TEXT.
+reply_is() {
+	local r
+	r=$(rig_last_reply)
+	[ "$r" = "$1" ] && return 0
+	echo "last reply: $r"
+	echo "expected:   $1"
+	return 1
+}
+
+# reply_starts TEXT: the client's last SMTP reply begins with TEXT.
+reply_starts() {
+	local r
+	r=$(rig_last_reply)
+	case "$r" in "$1"*) return 0 ;; esac
+	echo "last reply: $r"
+	echo "expected:   $1..."
+	return 1
+}
+
+# refused_after CMD: the first refusal in the newest transcript answers a
+# client line starting with CMD ("MAIL FROM" or "." for end of data).
+refused_after() {
+	local cmd
+	cmd=$(awk '/^ -> / { last = substr($0, 5) }
+	    /^<\*\* / { print last; exit }' "$(rig_last_log)")
+	case "$cmd" in "$1"*) return 0 ;; esac
+	echo "refusal answered \"$cmd\", expected \"$1...\""
+	return 1
+}
+
+# summary_is ERE: the newest summary ("done") line of the milter matches.
+summary_is() {
+	local line
+	line=$(grep -E '^egress-milter\[[0-9]+\]: [0-9A-Za-z]+: done ' \
+	    "$RIG_DIR/milter.log" | tail -n 1)
+	grep -qE -- "$1" <<<"$line" && return 0
+	echo "newest summary line: $line"
+	echo "does not match:      $1"
+	return 1
+}
+
+# delivered N: the sink holds exactly N messages, the queue is empty.
+delivered() {
+	local q
+	rig_sink_wait "$1" || return 1
+	q=$(rig_postfix_queue 2>&1)
+	[ "$(rig_sink_count)" -eq "$1" ] && grep -q 'Mail queue is empty' <<<"$q" &&
+	    return 0
+	echo "sink has $(rig_sink_count) messages, expected $1"
+	echo "$q"
+	return 1
+}
+
+# sig_domains FILE: the d= of every DKIM-Signature, in order, one line.
+sig_domains() {
+	sed '/^$/q' "$1" | awk '
+	/^[ \t]/ { h = h $0; next }
+	{ if (h != "") print h; h = $0 }
+	END { if (h != "") print h }' | grep -i '^DKIM-Signature:' |
+	    awk -F';' '{ for (i = 1; i <= NF; i++) { t = $i
+		gsub(/[ \t\r]/, "", t)
+		if (t ~ /^d=/) { print substr(t, 3); break } } }' | paste -sd' '
+}
+
+# signed_for SUBJECT "D1 D2..." N: the delivered message has signatures
+# with exactly these d= and both verifiers accept all N of them.
+signed_for() {
+	local f=$RIG_DIR/$1.eml got
+	em_message "$1" "$f" || return 1
+	got=$(sig_domains "$f")
+	if [ "$got" != "$2" ]; then
+		echo "d= of the signatures: \"$got\", expected \"$2\""
+		return 1
+	fi
+	rig_verify_expect "$f" "$3"
+}
+
+# unsigned SUBJECT: the delivered message carries no DKIM-Signature.
+unsigned() {
+	local f=$RIG_DIR/$1.eml n
+	em_message "$1" "$f" || return 1
+	n=$(rig_sig_count "$f")
+	[ "$n" -eq 0 ] && return 0
+	echo "$n DKIM-Signature header(s) in $1"
+	return 1
+}
+
+# no_route_header SUBJECT: the client's X-Egress-Route did not get through.
+no_route_header() {
+	! grep -i '^X-Egress-Route' "$RIG_DIR/$1.eml"
 }

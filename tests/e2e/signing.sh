@@ -9,7 +9,7 @@ set -u
 rig_init "$@"
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-no_route_header() { ! grep -qi '^X-Egress-Route' "$1"; }
+no_route_header_in() { ! grep -qi '^X-Egress-Route' "$1"; }
 last_reply_4xx() { rig_last_reply | grep -q '^4'; }
 sink_has() { [ "$(rig_sink_count)" -eq "$1" ]; }
 delivered_signed() {	# SUBJECT N
@@ -42,7 +42,7 @@ rig_check "plain: Ed25519 signature for acme.example" em_header_has \
 rig_check "plain: provider signature d=relay.example" \
     em_header_has "$RIG_DIR/plain.eml" 'd=relay.example'
 rig_check "plain: the client's X-Egress-Route header is removed" \
-    no_route_header "$RIG_DIR/plain.eml"
+    no_route_header_in "$RIG_DIR/plain.eml"
 rig_check "plain: one summary line, queue id first, every signature" \
     em_log_has "^egress-milter\[[0-9]+\]: $qid: done .*login=alice tenant=acme by=login .*action=accept signed=acme.example/rsa2026/rsa-sha256,acme.example/ed2026/ed25519-sha256,relay.example/relay/ed25519-sha256"
 
