@@ -39,6 +39,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -55,9 +56,12 @@
 #include "addr.h"
 #include "cfg.h"
 #include "cfg_params.h"
+#include "dns.h"
 #include "keys.h"
 #include "log.h"
+#include "psl.h"
 #include "sign.h"
+#include "spf.h"
 #include "xalloc.h"
 
 struct cfg_loader {
@@ -78,6 +82,8 @@ static int cfg_walk(struct cfg_loader *, config_setting_t *,
 	    config_setting_t *, const char *, void *);
 static int cfg_hook_milter(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_signing(struct cfg_loader *, config_setting_t *, void *);
+static int cfg_hook_alignment(struct cfg_loader *, config_setting_t *,
+	    void *);
 static int cfg_hook_domain(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_key(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_tenant(struct cfg_loader *, config_setting_t *, void *);
@@ -90,6 +96,7 @@ static const struct {
 } cfg_hooks[] = {
 	{"milter", cfg_hook_milter},
 	{"signing", cfg_hook_signing},
+	{"alignment", cfg_hook_alignment},
 	{"domain", cfg_hook_domain},
 	{"provider", cfg_hook_domain},
 	{"key", cfg_hook_key},
@@ -588,6 +595,37 @@ cfg_hook_signing(struct cfg_loader *ld, config_setting_t *s, void *base)
 	return (0);
 }
 
+/* cfg_hook_alignment - addresses and names; the lookup machinery */
+
+static int
+cfg_hook_alignment(struct cfg_loader *ld, config_setting_t *s, void *base)
+{
+	struct cfg *cf = base;
+	unsigned char addr[16];
+	char	err[512];
+
+	if (cf->cf_egress_ip != NULL &&
+	    inet_pton(AF_INET, cf->cf_egress_ip, addr) != 1 &&
+	    inet_pton(AF_INET6, cf->cf_egress_ip, addr) != 1)
+		return (cfg_fail(ld, s, "egress_ip \"%s\" is not an IPv4 or "
+		    "IPv6 address", cf->cf_egress_ip));
+	if (cf->cf_helo != NULL && addr_domain_normalize(cf->cf_helo) == -1)
+		return (cfg_fail(ld, s, "helo \"%s\" is not a host name",
+		    cf->cf_helo));
+	if (!cf->cf_align || !(ld->flags & CFG_LOAD_KEYS))
+		return (0);
+	if ((cf->cf_psl = psl_load(cf->cf_psl_path, err, sizeof(err))) == NULL)
+		return (cfg_fail(ld, s, "%s (install the Debian package "
+		    "publicsuffix, or set public_suffix_list)", err));
+	cf->cf_dns = dns_cache_new((size_t)cf->cf_dns_cache_size,
+	    cf->cf_dns_timeout_ms);
+	if (cf->cf_spf)
+		cf->cf_spf_server = spf_new();
+	if (cf->cf_dns == NULL || (cf->cf_spf && cf->cf_spf_server == NULL))
+		return (cfg_fail(ld, s, "cannot set up DNS lookups"));
+	return (0);
+}
+
 /* cfg_hook_domain - normalized name, unique across tenants */
 
 static int
@@ -616,7 +654,7 @@ static int
 cfg_hook_key(struct cfg_loader *ld, config_setting_t *s, void *base)
 {
 	struct cfg_key *k = base;
-	char	err[512];
+	char	err[3200];		/* also the public record, RSA-16384 */
 	const char *p;
 
 	for (p = k->ck_selector; *p; p++)
@@ -633,6 +671,11 @@ cfg_hook_key(struct cfg_loader *ld, config_setting_t *s, void *base)
 	    ld->cf->cf_min_rsa_bits, err, sizeof(err));
 	if (k->ck_key == NULL)
 		return (cfg_fail(ld, s, "%s", err));
+	if (keys_public_record(k->ck_key, err, sizeof(err)) == -1 ||
+	    (p = strstr(err, "p=")) == NULL)
+		return (cfg_fail(ld, s, "key file %s: cannot derive the public "
+		    "key", k->ck_file));
+	k->ck_pub = xstrdup(p + 2);
 	return (0);
 }
 
@@ -811,8 +854,10 @@ cfg_free_scope(const char *scope, void *base)
 			break;
 		}
 	}
-	if (strcmp(scope, "key") == 0)
+	if (strcmp(scope, "key") == 0) {
 		keys_free(((struct cfg_key *)base)->ck_key);
+		free(((struct cfg_key *)base)->ck_pub);
+	}
 }
 
 /* cfg_free - free a snapshot and everything it owns */
@@ -823,6 +868,9 @@ cfg_free(struct cfg *cf)
 	if (cf == NULL)
 		return;
 	sign_lib_free(cf->cf_signlib);
+	psl_free(cf->cf_psl);
+	dns_cache_free(cf->cf_dns);
+	spf_free(cf->cf_spf_server);
 	cfg_free_scope("", cf);
 	free(cf->cf_path);
 	free(cf);

@@ -6,13 +6,24 @@
 
 #include "cidr.h"
 
+struct dns_cache;
 struct key;
+struct psl;
 struct sign_lib;
+struct spf;
 
 enum cfg_action {
 	CFG_ACT_ACCEPT,			/* let it through (unsigned) */
 	CFG_ACT_TEMPFAIL,		/* 4xx, the client retries */
 	CFG_ACT_REJECT			/* 5xx */
+};
+
+enum cfg_verdict_action {	/* what a DMARC verdict leads to */
+	CFG_VA_REJECT,
+	CFG_VA_HOLD,
+	CFG_VA_TAG,
+	CFG_VA_ACCEPT,
+	CFG_VA_TEMPFAIL
 };
 
 enum cfg_canon {
@@ -39,6 +50,7 @@ struct cfg_key {
 	char	*ck_selector;
 	char	*ck_file;
 	struct key *ck_key;
+	char	*ck_pub;		/* p= of the record to publish */
 };
 
 struct cfg_tenant;
@@ -55,6 +67,7 @@ struct cfg_tenant {
 	struct cfg_strlist ct_logins;
 	struct cfg_cidrlist ct_networks;
 	struct cfg_list ct_domains;		/* struct cfg_domain */
+	int	ct_on_dmarc_fail;		/* 0 inherit, else VA + 1 */
 };
 
 struct cfg {
@@ -83,6 +96,18 @@ struct cfg {
 	int	cf_expire;
 	int	cf_min_rsa_bits;
 	struct cfg_domain cf_provider;		/* cd_name NULL: none */
+	/* alignment { } */
+	int	cf_align;
+	char	*cf_psl_path;
+	int	cf_spf;
+	char	*cf_egress_ip;
+	char	*cf_helo;
+	int	cf_on_dmarc_fail;
+	int	cf_on_temperror;
+	int	cf_align_header;
+	int	cf_check_keys;
+	int	cf_dns_timeout_ms;
+	int	cf_dns_cache_size;
 	/* top level */
 	struct cfg_list cf_domains;		/* small-site shorthand */
 	struct cfg_list cf_tenants;		/* struct cfg_tenant */
@@ -91,6 +116,9 @@ struct cfg {
 	gid_t	cf_gid;
 	gid_t	cf_socket_gid;
 	struct sign_lib *cf_signlib;
+	struct psl *cf_psl;
+	struct dns_cache *cf_dns;
+	struct spf *cf_spf_server;
 	unsigned cf_refs;
 };
 

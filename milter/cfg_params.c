@@ -34,6 +34,7 @@
 #include "cfg_params.h"
 
 #define ACTIONS	"accept|tempfail|reject"
+#define VACTIONS "reject|hold|tag|accept|tempfail"	/* cfg_verdict_action */
 #define IN(type, field) offsetof(struct type, field)
 
 #define DEFAULT_SIGN_HEADERS \
@@ -51,6 +52,8 @@ const struct cfg_param cfg_params[] = {
 	"how the daemon talks to the MTA and what it does on errors"},
 	{"", "signing", CFG_T_GROUP, "signing", 0, NULL, 0, 0, 0, 0,
 	"DKIM signature settings shared by every tenant"},
+	{"", "alignment", CFG_T_GROUP, "alignment", 0, NULL, 0, 0, 0, 0,
+	"the DMARC preflight: predict the receiver's verdict per message"},
 	{"", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
 	NULL, 0, 0, IN(cfg, cf_domains), 0,
 	"small-site shorthand: domains of one implicit tenant \"default\" "
@@ -123,6 +126,43 @@ const struct cfg_param cfg_params[] = {
 	"optional second signature with the relay's own domain on every "
 	"message signed for a tenant"},
 
+	/* alignment { } */
+	{"alignment", "enabled", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg, cf_align), 0,
+	"look up DMARC, DKIM keys and SPF for every outbound message"},
+	{"alignment", "public_suffix_list", CFG_T_STR, NULL, 0,
+	"/usr/share/publicsuffix/public_suffix_list.dat", 0, 0,
+	IN(cfg, cf_psl_path), 0,
+	"Public Suffix List, for organizational domains (relaxed alignment)"},
+	{"alignment", "spf", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg, cf_spf), 0,
+	"evaluate SPF of the envelope sender for egress_ip"},
+	{"alignment", "egress_ip", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg, cf_egress_ip), 0,
+	"the address receivers see this relay send from (IPv4 or IPv6); "
+	"without it SPF is not evaluated"},
+	{"alignment", "helo", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg, cf_helo), 0,
+	"the HELO name of the egress; the SPF identity of bounces (<>)"},
+	{"alignment", "on_dmarc_fail", CFG_T_ENUM, VACTIONS, 0, "reject", 0, 0,
+	IN(cfg, cf_on_dmarc_fail), 0,
+	"a predicted DMARC fail under p=quarantine or p=reject"},
+	{"alignment", "on_temperror", CFG_T_ENUM, VACTIONS, 0, "tempfail", 0, 0,
+	IN(cfg, cf_on_temperror), 0,
+	"the verdict is unknown because a DNS lookup failed"},
+	{"alignment", "header", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg, cf_align_header), 0,
+	"add an X-Egress-DMARC header with the verdict to every message"},
+	{"alignment", "check_keys", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg, cf_check_keys), 0,
+	"a signature counts only if its public key is published and matches"},
+	{"alignment", "dns_timeout_ms", CFG_T_INT, NULL, 0, "3000", 100, 60000,
+	IN(cfg, cf_dns_timeout_ms), 0,
+	"DNS time budget of one message; past it answers are temperror"},
+	{"alignment", "dns_cache_size", CFG_T_INT, NULL, 0, "50000", 16,
+	10000000, IN(cfg, cf_dns_cache_size), 0,
+	"most DNS answers kept (each for its TTL)"},
+
 	/* provider { } */
 	{"provider", "domain", CFG_T_STR, NULL, 0, NULL, 0, 0,
 	IN(cfg_domain, cd_name), 1, "the relay's own signing domain (d=)"},
@@ -138,6 +178,9 @@ const struct cfg_param cfg_params[] = {
 	{"tenant", "networks", CFG_T_CIDRLIST, NULL, 0, NULL, 0, 0,
 	IN(cfg_tenant, ct_networks), 0,
 	"client networks (CIDR) whose unauthenticated mail is this tenant's"},
+	{"tenant", "on_dmarc_fail", CFG_T_ENUM, "inherit|" VACTIONS, 0,
+	"inherit", 0, 0, IN(cfg_tenant, ct_on_dmarc_fail), 0,
+	"this tenant's alignment.on_dmarc_fail; inherit uses the global one"},
 	{"tenant", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
 	NULL, 0, 0, IN(cfg_tenant, ct_domains), 1,
 	"the domains this tenant may send as, with their keys"},

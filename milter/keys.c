@@ -218,8 +218,8 @@ keys_alg_name(enum key_alg alg)
 int
 keys_public_record(const struct key *key, char *buf, size_t size)
 {
-	unsigned char der[1024], *p = der;
-	unsigned char b64[1500];
+	unsigned char der[2200], *p = der;	/* RSA up to 16384 bits */
+	unsigned char b64[3000];
 	EVP_PKEY *pk;
 	int	n, off = 0;
 

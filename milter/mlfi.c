@@ -52,10 +52,12 @@
 #include "log.h"
 #include "mlfi.h"
 #include "policy.h"
+#include "preflight.h"
 #include "sign.h"
 #include "txn.h"
 
-#define MLFI_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
+#define MLFI_NEEDED	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
+#define MLFI_ACTIONS	(MLFI_NEEDED | SMFIF_QUARANTINE)	/* hold */
 
 static pthread_t mlfi_thread;
 static int mlfi_main_rc = MI_SUCCESS;
@@ -120,12 +122,12 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	struct conn *c;
 
 	(void)f2, (void)f3;
-	if ((f0 & MLFI_ACTIONS) != MLFI_ACTIONS) {
+	if ((f0 & MLFI_NEEDED) != MLFI_NEEDED) {
 		log_warnx("NOQUEUE: the MTA does not allow adding and deleting "
 		    "headers: cannot sign");
 		return (SMFIS_REJECT);
 	}
-	*pf0 = MLFI_ACTIONS;
+	*pf0 = f0 & MLFI_ACTIONS;
 	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
 	*pf2 = *pf3 = 0;
 	if ((c = conn_new(NULL)) == NULL)
@@ -245,22 +247,55 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	    len)));
 }
 
+/* mlfi_apply_dmarc - the verdict header and the hold queue; 0 or -1 */
+
+static int
+mlfi_apply_dmarc(SMFICTX *ctx, struct txn *tx)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	char   *value;
+	int	rc;
+
+	if (tx->t_checked && (tx->t_tag || cf->cf_align_header)) {
+		if (asprintf(&value, "%s%s (%s)", tx->t_conn->c_leadspc ? " " :
+		    "", align_verdict_name(tx->t_align.ar_verdict),
+		    tx->t_align.ar_reason) == -1)
+			return (-1);
+		rc = smfi_addheader(ctx, PREFLIGHT_HEADER, value);
+		free(value);
+		if (rc != MI_SUCCESS) {
+			txn_log(tx, LOG_ERR, "cannot add %s", PREFLIGHT_HEADER);
+			return (-1);
+		}
+	}
+	if (tx->t_hold && smfi_quarantine(ctx, tx->t_align.ar_reason) !=
+	    MI_SUCCESS) {
+		txn_log(tx, LOG_ERR, "cannot put the message on hold");
+		return (-1);
+	}
+	return (0);
+}
+
 /* mlfi_apply - remove control headers, insert signatures; 0 or -1 */
 
 static int
 mlfi_apply(SMFICTX *ctx, struct txn *tx)
 {
-	size_t	i;
+	size_t	i, h;
 	char   *value;
 	int	rc;
 
-	for (i = tx->t_route_headers; i > 0; i--)	/* last first */
-		if (smfi_chgheader(ctx, POLICY_ROUTE_HEADER, (int)i, NULL) !=
-		    MI_SUCCESS) {
-			txn_log(tx, LOG_ERR, "cannot remove client header %s",
-			    POLICY_ROUTE_HEADER);
-			return (-1);
-		}
+	for (h = 0; h < POLICY_NCONTROL; h++)
+		for (i = tx->t_control[h]; i > 0; i--)	/* last first */
+			if (smfi_chgheader(ctx,
+			    (char *)policy_control_headers[h], (int)i, NULL) !=
+			    MI_SUCCESS) {
+				txn_log(tx, LOG_ERR, "cannot remove client "
+				    "header %s", policy_control_headers[h]);
+				return (-1);
+			}
+	if (mlfi_apply_dmarc(ctx, tx) == -1)
+		return (-1);
 	for (i = tx->t_unsigned ? 0 : tx->t_nsigs; i-- > 0;) {
 		/* With SMFIP_HDR_LEADSPC values we add carry the space too. */
 		if (asprintf(&value, "%s%s", tx->t_conn->c_leadspc ? " " : "",
@@ -296,7 +331,7 @@ mlfi_eom(SMFICTX *ctx)
 		else
 			v = VERDICT_PASS;
 		if (v == VERDICT_PASS && !tx->t_unsigned)
-			tx->t_action = "accept";
+			tx->t_action = tx->t_hold ? "hold" : "accept";
 	}
 	return (mlfi_verdict(ctx, tx, v));
 }

@@ -50,6 +50,7 @@
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
+#include "preflight.h"
 #include "sign.h"
 #include "tenant.h"
 #include "txn.h"
@@ -88,6 +89,21 @@ policy_check_sender(struct txn *tx)
 	    policy_who(tx, who, sizeof(who))));
 }
 
+/* policy_bare_address - "<a@b>" to "a@b", a copy ("" for <>) */
+
+static char *
+policy_bare_address(const char *arg)
+{
+	size_t	len;
+
+	while (*arg == ' ')
+		arg++;
+	len = strlen(arg);
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>')
+		return (strndup(arg + 1, len - 2));
+	return (strdup(arg));
+}
+
 /* policy_envfrom - outbound or not, and whose */
 
 enum verdict
@@ -99,6 +115,9 @@ policy_envfrom(struct txn *tx, const char *sender, const char *login)
 
 	bad_sender = addr_envelope_domain(sender, tx->t_sender_domain,
 	    sizeof(tx->t_sender_domain)) == -1;
+	if ((tx->t_sender = policy_bare_address(sender)) == NULL)
+		return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
+		    "internal error (out of memory)"));
 	if (login != NULL && *login != '\0') {
 		if ((tx->t_login = strdup(login)) == NULL)
 			return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
@@ -126,6 +145,23 @@ policy_envfrom(struct txn *tx, const char *sender, const char *login)
 	    policy_check_sender(tx) : VERDICT_CONTINUE);
 }
 
+const char *const policy_control_headers[POLICY_NCONTROL] = {
+	POLICY_ROUTE_HEADER, PREFLIGHT_HEADER
+};
+
+/* policy_control_index - which of our control headers, or -1 */
+
+static int
+policy_control_index(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < POLICY_NCONTROL; i++)
+		if (strcasecmp(name, policy_control_headers[i]) == 0)
+			return (i);
+	return (-1);
+}
+
 /* policy_header - keep a copy; note control headers */
 
 enum verdict
@@ -133,13 +169,13 @@ policy_header(struct txn *tx, const char *name, const char *value)
 {
 	const struct cfg *cf = tx->t_conn->c_cfg;
 	enum verdict v;
-	int	rc;
+	int	rc, i;
 
-	if (tx->t_hdrs.hl_count + tx->t_route_headers >=
+	if (tx->t_hdrs.hl_count + tx->t_control[0] + tx->t_control[1] >=
 	    (size_t)cf->cf_max_headers)
 		rc = HDR_ERR_COUNT;
-	else if (strcasecmp(name, POLICY_ROUTE_HEADER) == 0) {
-		tx->t_route_headers++;	/* a client's copy: removed at eom */
+	else if ((i = policy_control_index(name)) >= 0) {
+		tx->t_control[i]++;	/* a client's copy: removed at eom */
 		return (VERDICT_CONTINUE);
 	} else if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
 		return (VERDICT_CONTINUE);
@@ -269,7 +305,10 @@ policy_eoh(struct txn *tx)
 		if (policy_add_signer(tx, &cf->cf_provider,
 		    CFG_KEY(&cf->cf_provider, i)) == -1)
 			goto fail;
-	return (VERDICT_CONTINUE);
+	if (!cf->cf_align)
+		return (VERDICT_CONTINUE);
+	tx->t_checked = 1;
+	return (preflight_check(tx));
 fail:
 	return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
 	    "internal error while signing"));
@@ -314,7 +353,7 @@ policy_eom(struct txn *tx)
 		}
 	}
 	if (!tx->t_unsigned)
-		tx->t_action = "accept";
+		tx->t_action = tx->t_hold ? "hold" : "accept";
 	return (VERDICT_CONTINUE);
 }
 
@@ -338,6 +377,24 @@ policy_signed_list(const struct txn *tx, char *buf, size_t size)
 		snprintf(buf, size, "none");
 }
 
+/* policy_dmarc_fields - " dmarc=... policy=... spf=... [why=...]" */
+
+static void
+policy_dmarc_fields(const struct txn *tx, char *buf, size_t size)
+{
+	const struct align_result *ar = &tx->t_align;
+	char	why[LOG_ESCAPE_MAX + 8];
+
+	buf[0] = '\0';
+	if (!tx->t_checked)
+		return;
+	log_escape(why, sizeof(why), ar->ar_reason, strlen(ar->ar_reason));
+	snprintf(buf, size, " dmarc=%s policy=%s spf=%s%s%s%s",
+	    align_verdict_name(ar->ar_verdict), tx->t_dmarc_policy,
+	    align_spf_name(tx->t_spf), tx->t_reason[0] ? "" : " why=\"",
+	    tx->t_reason[0] ? "" : why, tx->t_reason[0] ? "" : "\"");
+}
+
 /* policy_summary - the one line per message */
 
 void
@@ -345,9 +402,10 @@ policy_summary(const struct txn *tx)
 {
 	char	login[LOG_ESCAPE_MAX + 8], reason[LOG_ESCAPE_MAX + 8];
 	char	from[LOG_ESCAPE_MAX + 8], env[LOG_ESCAPE_MAX + 8];
-	char	signed_list[1024];
+	char	signed_list[1024], dmarc[LOG_ESCAPE_MAX + 80];
 
 	policy_signed_list(tx, signed_list, sizeof(signed_list));
+	policy_dmarc_fields(tx, dmarc, sizeof(dmarc));
 	log_escape(login, sizeof(login), tx->t_login ? tx->t_login : "-",
 	    strlen(tx->t_login ? tx->t_login : "-"));
 	log_escape(from, sizeof(from), tx->t_from_domain,
@@ -356,11 +414,11 @@ policy_summary(const struct txn *tx)
 	    strlen(tx->t_sender_domain));
 	log_escape(reason, sizeof(reason), tx->t_reason, strlen(tx->t_reason));
 	txn_log(tx, LOG_INFO, "done client=%s login=%s tenant=%s by=%s "
-	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s",
+	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s%s",
 	    tx->t_conn->c_addrstr, login, tx->t_tenant ?
 	    tx->t_tenant->ct_name : "-", tx->t_tenant_by ? tx->t_tenant_by :
 	    "-", env[0] ? env : "<>", from[0] ? from : "-", tx->t_nrcpt,
 	    tx->t_body_bytes, tx->t_action ? tx->t_action : "none",
-	    signed_list, reason[0] ? " reason=\"" : "", reason,
+	    signed_list, dmarc, reason[0] ? " reason=\"" : "", reason,
 	    reason[0] ? "\"" : "");
 }

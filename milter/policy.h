@@ -8,6 +8,9 @@
 struct txn;
 
 #define POLICY_ROUTE_HEADER	"X-Egress-Route"
+#define POLICY_NCONTROL		2	/* route and verdict headers */
+
+extern const char *const policy_control_headers[POLICY_NCONTROL];
 
 enum verdict policy_envfrom(struct txn *tx, const char *sender,
 	    const char *login);

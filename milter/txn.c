@@ -85,6 +85,7 @@ txn_free(struct txn *tx)
 	hdr_list_fini(&tx->t_hdrs);
 	free(tx->t_queue_id);
 	free(tx->t_login);
+	free(tx->t_sender);
 	if (tx->t_conn != NULL && tx->t_conn->c_txn == tx)
 		tx->t_conn->c_txn = NULL;
 	free(tx);

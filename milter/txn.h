@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "align.h"
 #include "hdr.h"
 #include "log.h"
 #include "verdict.h"
@@ -27,6 +28,7 @@ struct txn {
 	struct conn *t_conn;		/* back pointer */
 	char	*t_queue_id;
 	char	*t_login;		/* {auth_authen}, or NULL */
+	char	*t_sender;		/* MAIL FROM address, "" for <> */
 	char	t_sender_domain[ADDR_DOMAIN_MAX];	/* "" for <> */
 	char	t_from_domain[ADDR_DOMAIN_MAX];
 	size_t	t_nrcpt;
@@ -37,8 +39,15 @@ struct txn {
 	const char *t_tenant_by;	/* "login", "network", "from" */
 	struct txn_sig t_sigs[TXN_MAX_SIGS];
 	size_t	t_nsigs;
-	size_t	t_route_headers;	/* client copies to remove */
+	size_t	t_control[2];		/* client copies of our headers */
 	int	t_unsigned;		/* refused with action accept */
+	/* the DMARC preflight */
+	int	t_checked;		/* preflight ran */
+	struct align_result t_align;
+	enum align_spf t_spf;
+	const char *t_dmarc_policy;	/* p= that applies, "-" if none */
+	int	t_hold;			/* quarantine at end of message */
+	int	t_tag;			/* add the verdict header */
 	unsigned long long t_body_bytes;
 	/* the outcome */
 	const char *t_action;		/* for the summary line */

@@ -3,10 +3,10 @@
 # by tests/run and tests/demo). Set EGRESS_NO_APT=1 to skip.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libconfig-dev
- libssl-dev libhiredis-dev"
+ libssl-dev libhiredis-dev publicsuffix"
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl
- util-linux procps opendkim"
+ util-linux procps opendkim python3-spf"
 
 deps_install() {
 	[ "${EGRESS_NO_APT:-0}" = 1 ] && return 0

@@ -23,6 +23,7 @@ group=$(id -gn nobody)
 conf() {	# SOCKET [USER]
 	cat >"$dir/c.conf" <<CONF_END
 milter: { socket = "$1"; user = "${2:-nobody}"; socket_mode = "0660"; };
+alignment: { enabled = false; };
 domains = ( { name = "example.com";
               keys = ( { selector = "ed"; file = "$dir/ed.key"; } ); } );
 CONF_END
@@ -103,7 +104,7 @@ n = struct.unpack("!I", s.recv(4))[0]
 body = s.recv(n)
 assert body[:1] == b"O", body
 version, actions, steps = struct.unpack("!3I", body[1:13])
-assert version == 6 and actions == 0x11, (version, hex(actions))
+assert version == 6 and actions == 0x31, (version, hex(actions))
 print("negotiated v%d actions=%#x" % (version, actions))'
 
 	expect_ok "stops with status 0" stop

@@ -45,6 +45,7 @@ full_name(const struct cfg_param *p, char *buf, size_t size)
 {
 	static const char *const map[][2] = {
 		{"", ""}, {"milter", "milter."}, {"signing", "signing."},
+		{"alignment", "alignment."},
 		{"provider", "signing.provider."}, {"tenant", "tenants."},
 		{"domain", "domains."}, {"key", "keys."},
 	};
@@ -77,7 +78,8 @@ main(void)
 		TAP_OK(strstr(page, tag) != NULL, "%s has an entry in "
 		    "egress-milter.conf(5)", name);
 		if (strcmp(p->p_scope, "milter") != 0 &&
-		    strcmp(p->p_scope, "signing") != 0)
+		    strcmp(p->p_scope, "signing") != 0 &&
+		    strcmp(p->p_scope, "alignment") != 0)
 			continue;
 		snprintf(tag, sizeof(tag), "%s =", p->p_name);
 		TAP_OK(strstr(example, tag) != NULL ||

@@ -1,0 +1,125 @@
+/*
+ * NAME
+ *	spf - evaluate SPF for the address that will send the message
+ * SYNOPSIS
+ *	#include "spf.h"
+ *
+ *	struct spf *spf_new(void);
+ *	void	spf_free(struct spf *sp);
+ *	enum align_spf spf_check(struct spf *sp, const char *ip,
+ *		    const char *helo, const char *sender);
+ * DESCRIPTION
+ *	The only file that includes <spf2/spf.h>. spf_new() makes a libspf2
+ *	server with its caching DNS layer (answers kept by TTL), shared by
+ *	all threads. spf_check() evaluates the MAIL FROM identity sender
+ *	(an address; "" for the null sender, when the HELO identity
+ *	postmaster@helo is checked, RFC 7208 section 2.4) for the egress
+ *	address ip (IPv4 or IPv6 text) as a receiver would see it.
+ *
+ *	The resolver's timeout bounds each lookup (RES_OPTIONS, set by the
+ *	daemon at startup); a lookup that fails is temperror, never pass.
+ * OWNERSHIP
+ *	spf_free() frees the server. Requests and responses live only inside
+ *	spf_check().
+ * DIAGNOSTICS
+ *	An unusable address or an internal libspf2 error gives permerror or
+ *	temperror; nothing here logs.
+ * SEE ALSO
+ *	align(3), RFC 7208
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <spf2/spf.h>
+
+#include "spf.h"
+
+struct spf {
+	SPF_server_t *sp_server;
+};
+
+/* spf_new - one caching libspf2 server */
+
+struct spf *
+spf_new(void)
+{
+	struct spf *sp;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return (NULL);
+	if ((sp->sp_server = SPF_server_new(SPF_DNS_CACHE, 0)) == NULL) {
+		free(sp);
+		return (NULL);
+	}
+	return (sp);
+}
+
+/* spf_free - free the server and its cache */
+
+void
+spf_free(struct spf *sp)
+{
+	if (sp == NULL)
+		return;
+	SPF_server_free(sp->sp_server);
+	free(sp);
+}
+
+/* spf_result - libspf2's result to ours */
+
+static enum align_spf
+spf_result(SPF_result_t r)
+{
+	switch (r) {
+	case SPF_RESULT_PASS:
+		return (ALIGN_SPF_PASS);
+	case SPF_RESULT_FAIL:
+		return (ALIGN_SPF_FAIL);
+	case SPF_RESULT_SOFTFAIL:
+		return (ALIGN_SPF_SOFTFAIL);
+	case SPF_RESULT_NEUTRAL:
+		return (ALIGN_SPF_NEUTRAL);
+	case SPF_RESULT_NONE:
+		return (ALIGN_SPF_NONE);
+	case SPF_RESULT_PERMERROR:
+		return (ALIGN_SPF_PERMERROR);
+	default:
+		return (ALIGN_SPF_TEMPERROR);
+	}
+}
+
+/* spf_check - the result a receiver would compute */
+
+enum align_spf
+spf_check(struct spf *sp, const char *ip, const char *helo,
+    const char *sender)
+{
+	SPF_request_t *req;
+	SPF_response_t *resp = NULL;
+	enum align_spf res = ALIGN_SPF_TEMPERROR;
+	SPF_errcode_t err;
+
+	if ((req = SPF_request_new(sp->sp_server)) == NULL)
+		return (ALIGN_SPF_TEMPERROR);
+	err = strchr(ip, ':') != NULL ? SPF_request_set_ipv6_str(req, ip) :
+	    SPF_request_set_ipv4_str(req, ip);
+	if (err != SPF_E_SUCCESS ||
+	    (helo != NULL && SPF_request_set_helo_dom(req, helo) !=
+	    SPF_E_SUCCESS) ||
+	    (*sender != '\0' && SPF_request_set_env_from(req, sender) != 0)) {
+		SPF_request_free(req);
+		return (ALIGN_SPF_PERMERROR);
+	}
+	(void)SPF_request_query_mailfrom(req, &resp);
+	if (resp != NULL) {
+		res = spf_result(SPF_response_result(resp));
+		SPF_response_free(resp);
+	}
+	SPF_request_free(req);
+	return (res);
+}
