@@ -10,8 +10,10 @@
  *		    const char *helo, const char *sender);
  * DESCRIPTION
  *	The only file that includes <spf2/spf.h>. spf_new() makes a libspf2
- *	server with its caching DNS layer (answers kept by TTL), shared by
- *	all threads. spf_check() evaluates the MAIL FROM identity sender
+ *	server over its caching DNS layer, shared by all threads: answers
+ *	are kept for their TTL, lookup errors are not kept at all (libspf2
+ *	would otherwise keep answering temperror after the resolver is
+ *	back). spf_check() evaluates the MAIL FROM identity sender
  *	(an address; "" for the null sender, when the HELO identity
  *	postmaster@helo is checked, RFC 7208 section 2.4) for the egress
  *	address ip (IPv4 or IPv6 text) as a receiver would see it.
@@ -36,11 +38,16 @@
 #include <string.h>
 
 #include <spf2/spf.h>
+#include <spf2/spf_dns_cache.h>
+#include <spf2/spf_dns_resolv.h>
 
 #include "spf.h"
 
+#define SPF_CACHE_BITS	12		/* 4096 cached answers */
+
 struct spf {
 	SPF_server_t *sp_server;
+	SPF_dns_server_t *sp_dns;	/* cache over the resolver */
 };
 
 /* spf_new - one caching libspf2 server */
@@ -50,9 +57,26 @@ spf_new(void)
 {
 	struct spf *sp;
 
+	SPF_dns_server_t *resolv;
+
 	if ((sp = calloc(1, sizeof(*sp))) == NULL)
 		return (NULL);
-	if ((sp->sp_server = SPF_server_new(SPF_DNS_CACHE, 0)) == NULL) {
+	if ((resolv = SPF_dns_resolv_new(NULL, NULL, 0)) == NULL ||
+	    (sp->sp_dns = SPF_dns_cache_new(resolv, NULL, 0,
+	    SPF_CACHE_BITS)) == NULL) {
+		if (resolv != NULL)
+			SPF_dns_free(resolv);
+		free(sp);
+		return (NULL);
+	}
+	/*
+	 * libspf2 caches lookup errors for a long time by default, which
+	 * would keep a recovered resolver's answers away for as long: keep
+	 * records for their own TTL and errors not at all.
+	 */
+	SPF_dns_cache_set_ttl(sp->sp_dns, 0, 0, 0, 0);
+	if ((sp->sp_server = SPF_server_new_dns(sp->sp_dns, 0)) == NULL) {
+		SPF_dns_free(sp->sp_dns);
 		free(sp);
 		return (NULL);
 	}
@@ -67,6 +91,7 @@ spf_free(struct spf *sp)
 	if (sp == NULL)
 		return;
 	SPF_server_free(sp->sp_server);
+	SPF_dns_free(sp->sp_dns);
 	free(sp);
 }
 

@@ -6,7 +6,8 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libssl-dev libhiredis-dev publicsuffix"
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl
- util-linux procps opendkim python3-spf"
+ util-linux procps opendkim python3-spf
+ libmail-dmarc-perl"
 
 deps_install() {
 	[ "${EGRESS_NO_APT:-0}" = 1 ] && return 0
