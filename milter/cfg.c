@@ -74,6 +74,8 @@ struct cfg_loader {
 	struct cfg_strlist seen_domains;	/* borrowed names */
 	struct cfg_strlist seen_logins;
 	struct cfg_strlist seen_tenants;
+	struct cfg_strlist seen_pools;
+	struct cfg_strlist seen_transports;
 };
 
 typedef int (*cfg_hook)(struct cfg_loader *, config_setting_t *, void *);
@@ -88,6 +90,8 @@ static int cfg_hook_domain(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_key(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_tenant(struct cfg_loader *, config_setting_t *, void *);
 static int cfg_hook_top(struct cfg_loader *, config_setting_t *, void *);
+static int cfg_hook_pool(struct cfg_loader *, config_setting_t *, void *);
+static int cfg_hook_egress(struct cfg_loader *, config_setting_t *, void *);
 static void cfg_free_scope(const char *, void *);
 
 static const struct {
@@ -101,6 +105,8 @@ static const struct {
 	{"provider", cfg_hook_domain},
 	{"key", cfg_hook_key},
 	{"tenant", cfg_hook_tenant},
+	{"pool", cfg_hook_pool},
+	{"egress", cfg_hook_egress},
 	{"", cfg_hook_top},
 };
 
@@ -626,6 +632,91 @@ cfg_hook_alignment(struct cfg_loader *ld, config_setting_t *s, void *base)
 	return (0);
 }
 
+/* cfg_find_pool - a pool by name, or NULL */
+
+static const struct cfg_pool *
+cfg_find_pool(const struct cfg *cf, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cf->cf_pools.n; i++)
+		if (CFG_POOL(cf, i)->cp_name != NULL &&
+		    strcmp(CFG_POOL(cf, i)->cp_name, name) == 0)
+			return (CFG_POOL(cf, i));
+	return (NULL);
+}
+
+/* cfg_hook_egress - a transport name Postfix accepts, real addresses */
+
+static int
+cfg_hook_egress(struct cfg_loader *ld, config_setting_t *s, void *base)
+{
+	struct cfg_egress *e = base;
+	unsigned char addr[16];
+
+	if (e->ce_transport[0] == '\0' ||
+	    strspn(e->ce_transport, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+	    strlen(e->ce_transport))
+		return (cfg_fail(ld, s, "transport \"%s\" must be lower-case "
+		    "letters, digits, '_' or '-'", e->ce_transport));
+	if (cfg_seen(&ld->seen_transports, e->ce_transport))
+		return (cfg_fail(ld, s, "transport %s is used by two egresses",
+		    e->ce_transport));
+	if (inet_pton(AF_INET, e->ce_ip, addr) != 1)
+		return (cfg_fail(ld, s, "ip \"%s\" is not an IPv4 address",
+		    e->ce_ip));
+	if (e->ce_ip6 != NULL && inet_pton(AF_INET6, e->ce_ip6, addr) != 1)
+		return (cfg_fail(ld, s, "ip6 \"%s\" is not an IPv6 address",
+		    e->ce_ip6));
+	if (e->ce_helo != NULL && addr_domain_normalize(e->ce_helo) == -1)
+		return (cfg_fail(ld, s, "helo \"%s\" is not a host name",
+		    e->ce_helo));
+	return (0);
+}
+
+/* cfg_hook_pool - unique names; the overflow pool must exist */
+
+static int
+cfg_hook_pool(struct cfg_loader *ld, config_setting_t *s, void *base)
+{
+	struct cfg_pool *p = base;
+
+	if (cfg_seen(&ld->seen_pools, p->cp_name))
+		return (cfg_fail(ld, s, "pool name \"%s\" is used twice",
+		    p->cp_name));
+	if (p->cp_egress.n == 0)
+		return (cfg_fail(ld, s, "pool %s has no egress", p->cp_name));
+	return (0);
+}
+
+/* cfg_resolve_pools - overflow names to pools; tenants to their pools */
+
+static int
+cfg_resolve_pools(struct cfg_loader *ld, config_setting_t *s, struct cfg *cf)
+{
+	struct cfg_pool *p;
+	struct cfg_tenant *t;
+	size_t	i;
+
+	for (i = 0; i < cf->cf_pools.n; i++) {
+		p = CFG_POOL(cf, i);
+		if (p->cp_overflow != NULL && (p->cp_overflow_pool =
+		    cfg_find_pool(cf, p->cp_overflow)) == NULL)
+			return (cfg_fail(ld, s, "pool %s: overflow pool \"%s\" "
+			    "does not exist", p->cp_name, p->cp_overflow));
+	}
+	for (i = 0; i < cf->cf_tenants.n; i++) {
+		t = CFG_TENANT(cf, i);
+		if (t->ct_pool_name != NULL && (t->ct_pool =
+		    cfg_find_pool(cf, t->ct_pool_name)) == NULL)
+			return (cfg_fail(ld, s, "tenant %s: pool \"%s\" does "
+			    "not exist", t->ct_name, t->ct_pool_name));
+		if (t->ct_pool == NULL && cf->cf_pools.n > 0)
+			t->ct_pool = CFG_POOL(cf, 0);
+	}
+	return (0);
+}
+
 /* cfg_hook_domain - normalized name, unique across tenants */
 
 static int
@@ -711,6 +802,10 @@ cfg_hook_tenant(struct cfg_loader *ld, config_setting_t *s, void *base)
 		    t->ct_name));
 	if (t->ct_domains.n == 0)
 		return (cfg_fail(ld, s, "tenant %s owns no domains", t->ct_name));
+	if (t->ct_pool_name != NULL && (t->ct_pool =
+	    cfg_find_pool(ld->cf, t->ct_pool_name)) == NULL)
+		return (cfg_fail(ld, s, "pool \"%s\" does not exist",
+		    t->ct_pool_name));
 	for (i = 0; i < t->ct_logins.n; i++) {
 		if (!cfg_login_ok(t->ct_logins.v[i]))
 			return (cfg_fail(ld, s, "login \"%s\" is not a name, "
@@ -767,6 +862,8 @@ cfg_hook_top(struct cfg_loader *ld, config_setting_t *s, void *base)
 	if (cf->cf_tenants.n == 0)
 		return (cfg_fail(ld, s, "no domains and no tenants: there is "
 		    "nothing to sign"));
+	if (cfg_resolve_pools(ld, s, cf) == -1)
+		return (-1);
 	for (i = 0; i < cf->cf_tenants.n; i++) {
 		t = CFG_TENANT(cf, i);
 		for (j = 0; j < t->ct_domains.n; j++)
@@ -812,6 +909,8 @@ cfg_load(const char *path, int flags, char *err, size_t errlen)
 	free(ld.seen_domains.v);
 	free(ld.seen_logins.v);
 	free(ld.seen_tenants.v);
+	free(ld.seen_pools.v);
+	free(ld.seen_transports.v);
 	if (ld.failed) {
 		cfg_free(cf);
 		return (NULL);

@@ -55,6 +55,23 @@ struct cfg_key {
 
 struct cfg_tenant;
 
+struct cfg_egress {			/* one sending address = one transport */
+	char	*ce_transport;
+	char	*ce_ip;
+	char	*ce_ip6;
+	char	*ce_helo;
+	char	*ce_nexthop;
+	int	ce_weight;
+	int	ce_down;
+};
+
+struct cfg_pool {
+	char	*cp_name;
+	char	*cp_overflow;
+	struct cfg_list cp_egress;		/* struct cfg_egress */
+	const struct cfg_pool *cp_overflow_pool;	/* resolved */
+};
+
 struct cfg_domain {
 	char	*cd_name;
 	int	cd_subdomains;
@@ -68,6 +85,8 @@ struct cfg_tenant {
 	struct cfg_cidrlist ct_networks;
 	struct cfg_list ct_domains;		/* struct cfg_domain */
 	int	ct_on_dmarc_fail;		/* 0 inherit, else VA + 1 */
+	char	*ct_pool_name;
+	const struct cfg_pool *ct_pool;		/* resolved; NULL: no routing */
 };
 
 struct cfg {
@@ -109,6 +128,7 @@ struct cfg {
 	int	cf_dns_timeout_ms;
 	int	cf_dns_cache_size;
 	/* top level */
+	struct cfg_list cf_pools;		/* struct cfg_pool */
 	struct cfg_list cf_domains;		/* small-site shorthand */
 	struct cfg_list cf_tenants;		/* struct cfg_tenant */
 	/* derived at load */
@@ -128,6 +148,8 @@ struct cfg {
 #define CFG_TENANT(cf, i) (&((struct cfg_tenant *)(cf)->cf_tenants.v)[i])
 #define CFG_DOMAIN(t, i) (&((struct cfg_domain *)(t)->ct_domains.v)[i])
 #define CFG_KEY(d, i)	(&((struct cfg_key *)(d)->cd_keys.v)[i])
+#define CFG_POOL(cf, i)	(&((struct cfg_pool *)(cf)->cf_pools.v)[i])
+#define CFG_EGRESS(p, i) (&((struct cfg_egress *)(p)->cp_egress.v)[i])
 
 struct cfg *cfg_load(const char *path, int flags, char *err, size_t errlen);
 void	cfg_free(struct cfg *cf);

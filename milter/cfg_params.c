@@ -54,6 +54,10 @@ const struct cfg_param cfg_params[] = {
 	"DKIM signature settings shared by every tenant"},
 	{"", "alignment", CFG_T_GROUP, "alignment", 0, NULL, 0, 0, 0, 0,
 	"the DMARC preflight: predict the receiver's verdict per message"},
+	{"", "pools", CFG_T_LIST, "pool", sizeof(struct cfg_pool), NULL, 0, 0,
+	IN(cfg, cf_pools), 0,
+	"sending addresses: a tenant's mail leaves through one egress of its "
+	"pool, chosen by weight"},
 	{"", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
 	NULL, 0, 0, IN(cfg, cf_domains), 0,
 	"small-site shorthand: domains of one implicit tenant \"default\" "
@@ -163,6 +167,33 @@ const struct cfg_param cfg_params[] = {
 	10000000, IN(cfg, cf_dns_cache_size), 0,
 	"most DNS answers kept (each for its TTL)"},
 
+	/* pools = ( { } ) */
+	{"pool", "name", CFG_T_STR, NULL, 0, NULL, 0, 0, IN(cfg_pool, cp_name),
+	1, "unique name; tenants name their pool"},
+	{"pool", "overflow", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_pool, cp_overflow), 0,
+	"pool used when no egress of this one is available"},
+	{"pool", "egress", CFG_T_LIST, "egress", sizeof(struct cfg_egress),
+	NULL, 0, 0, IN(cfg_pool, cp_egress), 1, "the sending addresses"},
+
+	/* egress = ( { } ) */
+	{"egress", "transport", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_egress, ce_transport), 1,
+	"the Postfix transport (master.cf service) bound to this address"},
+	{"egress", "ip", CFG_T_STR, NULL, 0, NULL, 0, 0, IN(cfg_egress, ce_ip),
+	1, "IPv4 source address (smtp_bind_address)"},
+	{"egress", "ip6", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_egress, ce_ip6), 0, "IPv6 source address (smtp_bind_address6)"},
+	{"egress", "helo", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_egress, ce_helo), 0, "HELO name of this address"},
+	{"egress", "nexthop", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_egress, ce_nexthop), 0,
+	"a smarthost such as [relay.example]:25; empty: MX delivery"},
+	{"egress", "weight", CFG_T_INT, NULL, 0, "1", 1, 1000000,
+	IN(cfg_egress, ce_weight), 0, "share of the pool's mail"},
+	{"egress", "down", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg_egress, ce_down), 0, "take this egress out of use"},
+
 	/* provider { } */
 	{"provider", "domain", CFG_T_STR, NULL, 0, NULL, 0, 0,
 	IN(cfg_domain, cd_name), 1, "the relay's own signing domain (d=)"},
@@ -178,6 +209,9 @@ const struct cfg_param cfg_params[] = {
 	{"tenant", "networks", CFG_T_CIDRLIST, NULL, 0, NULL, 0, 0,
 	IN(cfg_tenant, ct_networks), 0,
 	"client networks (CIDR) whose unauthenticated mail is this tenant's"},
+	{"tenant", "pool", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_tenant, ct_pool_name), 0,
+	"the pool this tenant sends through; default the first pool"},
 	{"tenant", "on_dmarc_fail", CFG_T_ENUM, "inherit|" VACTIONS, 0,
 	"inherit", 0, 0, IN(cfg_tenant, ct_on_dmarc_fail), 0,
 	"this tenant's alignment.on_dmarc_fail; inherit uses the global one"},

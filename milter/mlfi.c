@@ -276,6 +276,36 @@ mlfi_apply_dmarc(SMFICTX *ctx, struct txn *tx)
 	return (0);
 }
 
+/*
+ * mlfi_apply_route - name the transport for milter_header_checks
+ *
+ * Postfix's cleanup matches milter_header_checks when a milter adds a
+ * header, so FILTER takes effect even though the same reply deletes the
+ * header again: no route header reaches a recipient, and a client's copy
+ * (already deleted above) never routes anything.
+ */
+
+static int
+mlfi_apply_route(SMFICTX *ctx, struct txn *tx)
+{
+	char   *value;
+	int	rc;
+
+	if (tx->t_route == NULL)
+		return (0);
+	if (asprintf(&value, "%s%s", tx->t_conn->c_leadspc ? " " : "",
+	    tx->t_route->ce_transport) == -1)
+		return (-1);
+	rc = smfi_addheader(ctx, POLICY_ROUTE_HEADER, value);
+	free(value);
+	if (rc != MI_SUCCESS ||
+	    smfi_chgheader(ctx, POLICY_ROUTE_HEADER, 1, NULL) != MI_SUCCESS) {
+		txn_log(tx, LOG_ERR, "cannot set the route header");
+		return (-1);
+	}
+	return (0);
+}
+
 /* mlfi_apply - remove control headers, insert signatures; 0 or -1 */
 
 static int
@@ -294,7 +324,7 @@ mlfi_apply(SMFICTX *ctx, struct txn *tx)
 				    "header %s", policy_control_headers[h]);
 				return (-1);
 			}
-	if (mlfi_apply_dmarc(ctx, tx) == -1)
+	if (mlfi_apply_dmarc(ctx, tx) == -1 || mlfi_apply_route(ctx, tx) == -1)
 		return (-1);
 	for (i = tx->t_unsigned ? 0 : tx->t_nsigs; i-- > 0;) {
 		/* With SMFIP_HDR_LEADSPC values we add carry the space too. */

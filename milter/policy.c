@@ -51,6 +51,7 @@
 #include "log.h"
 #include "policy.h"
 #include "preflight.h"
+#include "route.h"
 #include "sign.h"
 #include "tenant.h"
 #include "txn.h"
@@ -305,6 +306,12 @@ policy_eoh(struct txn *tx)
 		if (policy_add_signer(tx, &cf->cf_provider,
 		    CFG_KEY(&cf->cf_provider, i)) == -1)
 			goto fail;
+	if (tx->t_tenant->ct_pool != NULL &&
+	    (tx->t_route = route_choose(tx->t_tenant->ct_pool,
+	    &tx->t_pool)) == NULL)
+		return (txn_refuse(tx, cf->cf_on_error == CFG_ACT_REJECT ?
+		    CFG_ACT_REJECT : CFG_ACT_TEMPFAIL, "4.4.5", "no sending "
+		    "address available (every egress is down)"));
 	if (!cf->cf_align)
 		return (VERDICT_CONTINUE);
 	tx->t_checked = 1;
@@ -402,10 +409,14 @@ policy_summary(const struct txn *tx)
 {
 	char	login[LOG_ESCAPE_MAX + 8], reason[LOG_ESCAPE_MAX + 8];
 	char	from[LOG_ESCAPE_MAX + 8], env[LOG_ESCAPE_MAX + 8];
-	char	signed_list[1024], dmarc[LOG_ESCAPE_MAX + 80];
+	char	signed_list[1024], dmarc[LOG_ESCAPE_MAX + 80], route[160];
 
 	policy_signed_list(tx, signed_list, sizeof(signed_list));
 	policy_dmarc_fields(tx, dmarc, sizeof(dmarc));
+	route[0] = '\0';
+	if (tx->t_route != NULL)
+		snprintf(route, sizeof(route), " route=%s/%s",
+		    tx->t_pool->cp_name, tx->t_route->ce_transport);
 	log_escape(login, sizeof(login), tx->t_login ? tx->t_login : "-",
 	    strlen(tx->t_login ? tx->t_login : "-"));
 	log_escape(from, sizeof(from), tx->t_from_domain,
@@ -414,11 +425,11 @@ policy_summary(const struct txn *tx)
 	    strlen(tx->t_sender_domain));
 	log_escape(reason, sizeof(reason), tx->t_reason, strlen(tx->t_reason));
 	txn_log(tx, LOG_INFO, "done client=%s login=%s tenant=%s by=%s "
-	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s%s",
+	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s%s%s",
 	    tx->t_conn->c_addrstr, login, tx->t_tenant ?
 	    tx->t_tenant->ct_name : "-", tx->t_tenant_by ? tx->t_tenant_by :
 	    "-", env[0] ? env : "<>", from[0] ? from : "-", tx->t_nrcpt,
 	    tx->t_body_bytes, tx->t_action ? tx->t_action : "none",
-	    signed_list, dmarc, reason[0] ? " reason=\"" : "", reason,
+	    signed_list, route, dmarc, reason[0] ? " reason=\"" : "", reason,
 	    reason[0] ? "\"" : "");
 }

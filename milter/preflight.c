@@ -12,7 +12,8 @@
  *	7489 section 6.6.3), whether the public key of each signature we
  *	add is published and matches our private key, and the SPF result of
  *	the envelope sender domain (the HELO name for the null sender) for
- *	the egress address. align_evaluate() turns that into the predicted
+ *	the egress address (the routed egress's, else alignment.egress_ip).
+ *	align_evaluate() turns that into the predicted
  *	verdict, kept in the txn for the summary line and the optional
  *	header.
  *
@@ -197,21 +198,22 @@ preflight_spf(struct preflight *pf, struct align_input *in)
 	const struct cfg *cf = pf->pf_cf;
 	struct txn *tx = pf->pf_tx;
 	const char *sender = tx->t_sender ? tx->t_sender : "";
+	const char *ip = tx->t_route ? tx->t_route->ce_ip : cf->cf_egress_ip;
+	const char *helo = tx->t_route && tx->t_route->ce_helo ?
+	    tx->t_route->ce_helo : cf->cf_helo;
 
 	in->ai_spf_domain = tx->t_sender_domain[0] ? tx->t_sender_domain :
-	    cf->cf_helo;
+	    helo;
 	if (in->ai_spf_domain != NULL)
 		in->ai_spf_org = preflight_org(pf, in->ai_spf_domain,
 		    pf->pf_spf_org);
-	in->ai_ip = cf->cf_egress_ip;
-	if (!cf->cf_spf || cf->cf_egress_ip == NULL ||
-	    in->ai_spf_domain == NULL)
+	in->ai_ip = ip;
+	if (!cf->cf_spf || ip == NULL || in->ai_spf_domain == NULL)
 		in->ai_spf = ALIGN_SPF_UNCHECKED;
 	else if (preflight_expired(pf))
 		in->ai_spf = ALIGN_SPF_TEMPERROR;
 	else
-		in->ai_spf = spf_check(cf->cf_spf_server, cf->cf_egress_ip,
-		    cf->cf_helo, sender);
+		in->ai_spf = spf_check(cf->cf_spf_server, ip, helo, sender);
 }
 
 /* preflight_action - what to do with a verdict (a CFG_VA_* value) */

@@ -11,7 +11,9 @@
 
 struct conn;
 struct cfg_domain;
+struct cfg_egress;
 struct cfg_key;
+struct cfg_pool;
 struct cfg_tenant;
 struct signer;
 
@@ -48,6 +50,9 @@ struct txn {
 	const char *t_dmarc_policy;	/* p= that applies, "-" if none */
 	int	t_hold;			/* quarantine at end of message */
 	int	t_tag;			/* add the verdict header */
+	/* routing */
+	const struct cfg_pool *t_pool;
+	const struct cfg_egress *t_route;	/* NULL: no routing */
 	unsigned long long t_body_bytes;
 	/* the outcome */
 	const char *t_action;		/* for the summary line */

@@ -121,6 +121,25 @@ static const struct row {
 	{"provider ok", USER "signing: { provider = { domain = \"relay.example\";"
 	" keys = ( { selector = \"p\"; file = \"@D@/ed.key\"; } ); }; };\n"
 	OKDOM, CFG_LOAD_KEYS, NULL},
+	{"pool without egress", USER "pools = ( { name = \"p\"; egress = ();"
+	" } );\n" OKDOM, 0, "test.conf:2: pools.[0]: pool p has no egress"},
+	{"bad egress address", USER "pools = ( { name = \"p\"; egress = ( {"
+	" transport = \"t1\"; ip = \"300.1.1.1\"; } ); } );\n" OKDOM, 0,
+	"ip \"300.1.1.1\" is not an IPv4 address"},
+	{"bad transport name", USER "pools = ( { name = \"p\"; egress = ( {"
+	" transport = \"T 1\"; ip = \"192.0.2.1\"; } ); } );\n" OKDOM, 0,
+	"transport \"T 1\" must be lower-case"},
+	{"transport used twice", USER "pools = ( { name = \"p\"; egress = ( {"
+	" transport = \"t\"; ip = \"192.0.2.1\"; }, { transport = \"t\";"
+	" ip = \"192.0.2.2\"; } ); } );\n" OKDOM, 0,
+	"transport t is used by two egresses"},
+	{"unknown overflow pool", USER "pools = ( { name = \"p\"; overflow ="
+	" \"q\"; egress = ( { transport = \"t\"; ip = \"192.0.2.1\"; } );"
+	" } );\n" OKDOM, 0, "pool p: overflow pool \"q\" does not exist"},
+	{"unknown tenant pool", USER "tenants = ( { name = \"a\"; pool ="
+	" \"nope\"; domains = ( { name = \"a.example\"; keys = ( { selector"
+	" = \"s\"; file = \"/x\"; } ); } ); } );\n", 0,
+	"test.conf:2: tenants.[0]: pool \"nope\" does not exist"},
 	{"default tenant name clash", USER OKDOM "tenants = ( { name ="
 	" \"default\"; domains = ( { name = \"b.example\"; keys = ( { selector"
 	" = \"s\"; file = \"/x\"; } ); } ); } );\n", 0,

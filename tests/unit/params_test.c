@@ -45,7 +45,8 @@ full_name(const struct cfg_param *p, char *buf, size_t size)
 {
 	static const char *const map[][2] = {
 		{"", ""}, {"milter", "milter."}, {"signing", "signing."},
-		{"alignment", "alignment."},
+		{"alignment", "alignment."}, {"pool", "pools."},
+		{"egress", "pools.egress."},
 		{"provider", "signing.provider."}, {"tenant", "tenants."},
 		{"domain", "domains."}, {"key", "keys."},
 	};
