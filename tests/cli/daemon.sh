@@ -38,13 +38,22 @@ start() {
 	done
 	return 1
 }
-stop() { kill "$pid" && wait "$pid"; local st=$?; pid=; return $st; }
+stop() {
+	local st
+	kill "$pid" && wait "$pid"
+	st=$?
+	pid=
+	[ "$st" -eq 0 ] || { echo "exit status $st; log:"; cat "$dir/log"; }
+	return $st
+}
 
 # sign_over SOCKET - one message over the socket, signed
 sign_over() {
 	cat >"$dir/t.lua" <<LUA_END
-local conn = mt.connect("$1")
+print("connecting to $1")
+local conn = mt.connect("$1", 10, 0.2)
 assert(conn, "connect to $1")
+print("connected")
 assert(mt.conninfo(conn, "client", "127.0.0.1") == nil)
 assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", "alice", "i", "SOCK1") == nil)
 assert(mt.mailfrom(conn, "<alice@example.com>") == nil)
@@ -53,10 +62,17 @@ assert(mt.header(conn, "From", "alice@example.com") == nil)
 assert(mt.eoh(conn) == nil)
 assert(mt.bodystring(conn, "hi\r\n") == nil)
 assert(mt.eom(conn) == nil)
+print("end of message")
 assert(mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"), "not signed")
+print("signed")
 mt.disconnect(conn)
 LUA_END
-	"$MT" -s "$dir/t.lua"
+	if ! "$MT" -s "$dir/t.lua"; then
+		echo "miltertest failed; the daemon's log:"
+		cat "$dir/log"
+		kill -0 "$pid" 2>/dev/null || echo "the daemon is gone"
+		return 1
+	fi
 }
 
 ids_dropped() {		# real, effective, saved uid and gid are nobody's
