@@ -119,6 +119,26 @@ main_on_signal(int sig)
 	errno = saved;
 }
 
+/*
+ * main_resolver_timeout - bound libspf2's lookups by the DNS budget
+ *
+ * libspf2 resolves through glibc with each thread's own resolver state,
+ * made on first use from resolv.conf and RES_OPTIONS; without this a
+ * silent server costs glibc's defaults (5 s times 2 attempts per server).
+ * An admin's own RES_OPTIONS wins. Set before any thread resolves.
+ */
+
+static void
+main_resolver_timeout(const struct cfg *cf)
+{
+	char	opts[64];
+
+	snprintf(opts, sizeof(opts), "timeout:%d attempts:1",
+	    (cf->cf_dns_timeout_ms + 999) / 1000);
+	if (setenv("RES_OPTIONS", opts, 0) == -1)
+		log_warn("setenv RES_OPTIONS");
+}
+
 /* main_signals - route SIGTERM, SIGINT and SIGHUP to the self-pipe */
 
 static void
@@ -223,6 +243,7 @@ main(int argc, char **argv)
 		return (0);
 	}
 	log_set_debug(debug || cf->cf_debug);
+	main_resolver_timeout(cf);
 	cfg_install(cf);
 	if (mlfi_open(cf, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);

@@ -18,8 +18,9 @@
  *	postmaster@helo is checked, RFC 7208 section 2.4) for the egress
  *	address ip (IPv4 or IPv6 text) as a receiver would see it.
  *
- *	The resolver's timeout bounds each lookup (RES_OPTIONS, set by the
- *	daemon at startup); a lookup that fails is temperror, never pass.
+ *	The resolver's timeout bounds each lookup (main.c sets RES_OPTIONS
+ *	from alignment.dns_timeout_ms at startup; a reload does not change
+ *	it); a lookup that fails is temperror, never pass.
  * OWNERSHIP
  *	spf_free() frees the server. Requests and responses live only inside
  *	spf_check().
