@@ -208,7 +208,7 @@ rig_check "logged dmarc=fail policy=none, accepted" \
 rig_check "Mail::DMARC agrees" agrees lambda.example lambda.example lambda.example fail
 
 # 9. the DNS server goes away: temperror, never pass; nothing lost
-rig_dns_stop
+rig_dns_outage
 rig_check_fails "DNS down, uncached domain: refused for now" send max mu.example dnsdown
 rig_check "451 4.4.3 temporary" reply_has '^451 4\.4\.3 DMARC preflight: '
 rig_check "logged dmarc=temperror" summary_has 'action=tempfail .*dmarc=temperror'

@@ -509,6 +509,14 @@ rig_dns_stop() {
 }
 
 # rig_dns_restart: reloads all records (dnsmasq reads them only at start).
+# rig_dns_outage - stop the DNS server but keep resolv.conf pointing at
+# it, as a real outage looks to clients (rig_dns_stop also unmounts, and
+# new resolver states would then use the machine's own resolver).
+# rig_dns_start brings it back.
+rig_dns_outage() {
+	_rig_stop_pid "$RIG_DNS_PID" 5
+	RIG_DNS_PID=
+}
 rig_dns_restart() {
 	_rig_stop_pid "$RIG_DNS_PID" 5
 	RIG_DNS_PID=
