@@ -55,28 +55,17 @@
 
 #include "addr.h"
 #include "cfg.h"
+#include "cfg_int.h"
 #include "cfg_params.h"
 #include "dns.h"
 #include "keys.h"
 #include "log.h"
 #include "psl.h"
+#include "rl.h"
+#include "route.h"
 #include "sign.h"
 #include "spf.h"
 #include "xalloc.h"
-
-struct cfg_loader {
-	char	*err;
-	size_t	errlen;
-	const char *path;
-	int	flags;
-	struct cfg *cf;
-	int	failed;
-	struct cfg_strlist seen_domains;	/* borrowed names */
-	struct cfg_strlist seen_logins;
-	struct cfg_strlist seen_tenants;
-	struct cfg_strlist seen_pools;
-	struct cfg_strlist seen_transports;
-};
 
 typedef int (*cfg_hook)(struct cfg_loader *, config_setting_t *, void *);
 
@@ -107,6 +96,9 @@ static const struct {
 	{"tenant", cfg_hook_tenant},
 	{"pool", cfg_hook_pool},
 	{"egress", cfg_hook_egress},
+	{"warmup", cfg_hook_warmup},
+	{"ratelimit", cfg_hook_ratelimit},
+	{"limit", cfg_hook_limit},
 	{"", cfg_hook_top},
 };
 
@@ -136,7 +128,7 @@ cfg_path(const config_setting_t *s, char *buf, size_t size)
 
 /* cfg_fail - record the first error as "file:line: setting: problem" */
 
-static int __attribute__((format(printf, 3, 4)))
+int
 cfg_fail(struct cfg_loader *ld, const config_setting_t *s, const char *fmt,
     ...)
 {
@@ -335,6 +327,36 @@ cfg_get_strings(struct cfg_loader *ld, config_setting_t *s,
 	return (0);
 }
 
+/* cfg_get_ints - an array of integers, each within the row's bounds */
+
+static int
+cfg_get_ints(struct cfg_loader *ld, config_setting_t *s,
+    const struct cfg_param *p, void *at)
+{
+	struct cfg_intlist *il = at;
+	config_setting_t *e;
+	int	i, type = config_setting_type(s);
+	long long v;
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return (cfg_fail(ld, s, "expected an array of integers, like "
+		    "[200, 500], not %s", cfg_type_name(type)));
+	for (i = 0; (e = config_setting_get_elem(s, (unsigned)i)) != NULL;
+	    i++) {
+		type = config_setting_type(e);
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			return (cfg_fail(ld, e, "expected an integer, not %s",
+			    cfg_type_name(type)));
+		v = config_setting_get_int64(e);
+		if (v < p->p_min || v > p->p_max)
+			return (cfg_fail(ld, e, "%lld is out of range [%ld, "
+			    "%ld]", v, p->p_min, p->p_max));
+		il->v = xreallocarray(il->v, il->n + 1, sizeof(*il->v));
+		il->v[il->n++] = (long)v;
+	}
+	return (0);
+}
+
 /* cfg_get_list - a list of groups, each walked in the item scope */
 
 static int
@@ -416,6 +438,8 @@ cfg_get(struct cfg_loader *ld, config_setting_t *s, const struct cfg_param *p,
 	case CFG_T_STRLIST:
 	case CFG_T_CIDRLIST:
 		return (cfg_get_strings(ld, s, p, at));
+	case CFG_T_INTLIST:
+		return (cfg_get_ints(ld, s, p, at));
 	default:
 		return (cfg_get_scalar(ld, s, p, at));
 	}
@@ -476,7 +500,7 @@ cfg_walk(struct cfg_loader *ld, config_setting_t *group,
 
 /* cfg_seen - remember a name; 1 if it was already there */
 
-static int
+int
 cfg_seen(struct cfg_strlist *seen, char *name)
 {
 	size_t	i;
@@ -686,6 +710,9 @@ cfg_hook_pool(struct cfg_loader *ld, config_setting_t *s, void *base)
 		    p->cp_name));
 	if (p->cp_egress.n == 0)
 		return (cfg_fail(ld, s, "pool %s has no egress", p->cp_name));
+	if (p->cp_egress.n > ROUTE_MAX_EGRESS)
+		return (cfg_fail(ld, s, "pool %s has more than %d egresses",
+		    p->cp_name, ROUTE_MAX_EGRESS));
 	return (0);
 }
 
@@ -862,7 +889,8 @@ cfg_hook_top(struct cfg_loader *ld, config_setting_t *s, void *base)
 	if (cf->cf_tenants.n == 0)
 		return (cfg_fail(ld, s, "no domains and no tenants: there is "
 		    "nothing to sign"));
-	if (cfg_resolve_pools(ld, s, cf) == -1)
+	if (cfg_resolve_pools(ld, s, cf) == -1 ||
+	    cfg_resolve_limits(ld, s, cf) == -1)
 		return (-1);
 	for (i = 0; i < cf->cf_tenants.n; i++) {
 		t = CFG_TENANT(cf, i);
@@ -939,6 +967,10 @@ cfg_free_scope(const char *scope, void *base)
 		case CFG_T_CIDRLIST:
 			cfg_list_clear(p, (char *)base + p->p_offset);
 			break;
+		case CFG_T_INTLIST:
+			free(((struct cfg_intlist *)((char *)base +
+			    p->p_offset))->v);
+			break;
 		case CFG_T_GROUP:
 			cfg_free_scope(p->p_sub, (char *)base + p->p_offset);
 			break;
@@ -970,6 +1002,7 @@ cfg_free(struct cfg *cf)
 	psl_free(cf->cf_psl);
 	dns_cache_free(cf->cf_dns);
 	spf_free(cf->cf_spf_server);
+	rl_backend_free(cf->cf_rl_shared);
 	cfg_free_scope("", cf);
 	free(cf->cf_path);
 	free(cf);

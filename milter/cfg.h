@@ -2,11 +2,14 @@
 #define CFG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cidr.h"
 
 struct dns_cache;
+struct rl;
+struct rl_backend;
 struct key;
 struct psl;
 struct sign_lib;
@@ -26,6 +29,12 @@ enum cfg_verdict_action {	/* what a DMARC verdict leads to */
 	CFG_VA_TEMPFAIL
 };
 
+enum cfg_rl_failure {		/* a rule when Redis cannot answer */
+	CFG_RLF_LOCAL,			/* the in-memory limiter decides */
+	CFG_RLF_TEMPFAIL,
+	CFG_RLF_ACCEPT
+};
+
 enum cfg_canon {
 	CFG_CANON_SIMPLE,
 	CFG_CANON_RELAXED
@@ -33,6 +42,11 @@ enum cfg_canon {
 
 struct cfg_strlist {
 	char	**v;
+	size_t	n;
+};
+
+struct cfg_intlist {
+	long	*v;
 	size_t	n;
 };
 
@@ -55,6 +69,44 @@ struct cfg_key {
 
 struct cfg_tenant;
 
+#define CFG_LIMIT_PARTS	4		/* key parts of one limit */
+#define CFG_LIMIT_RATES	4		/* windows of one limit */
+
+struct cfg_rate {			/* "N/window" */
+	long	cr_count;
+	int64_t	cr_window_us;
+	int64_t	cr_interval_us;		/* window / count */
+	int64_t	cr_burst;
+	char	cr_text[24];		/* as written, for replies */
+};
+
+struct cfg_limit {
+	char	*cl_name;
+	char	*cl_per;		/* "tenant+rcpt_domain" */
+	char	*cl_messages;		/* "100/1m, 5000/1d" */
+	char	*cl_recipients;
+	int	cl_burst;		/* 0: each rate's count */
+	struct cfg_strlist cl_match;	/* values of the last part */
+	struct cfg_strlist cl_exempt;
+	int	cl_dry_run;
+	int	cl_on_failure;		/* 0 inherit, else CFG_RLF_* + 1 */
+	int	cl_enabled;
+	/* derived */
+	unsigned char cl_parts[CFG_LIMIT_PARTS];	/* enum rl_part */
+	size_t	cl_nparts;
+	int	cl_rcpts;		/* counts recipients, not messages */
+	struct cfg_rate cl_rates[CFG_LIMIT_RATES];
+	size_t	cl_nrates;
+	const struct cfg_tenant *cl_tenant;	/* owner; NULL: global */
+};
+
+struct cfg_warmup {
+	char	*cw_start;		/* "YYYY-MM-DD" */
+	struct cfg_intlist cw_daily;	/* messages per day, day by day */
+	/* derived */
+	long	cw_start_day;		/* days since 1970-01-01, UTC */
+};
+
 struct cfg_egress {			/* one sending address = one transport */
 	char	*ce_transport;
 	char	*ce_ip;
@@ -63,6 +115,7 @@ struct cfg_egress {			/* one sending address = one transport */
 	char	*ce_nexthop;
 	int	ce_weight;
 	int	ce_down;
+	struct cfg_warmup ce_warmup;		/* cw_start NULL: none */
 };
 
 struct cfg_pool {
@@ -87,6 +140,7 @@ struct cfg_tenant {
 	int	ct_on_dmarc_fail;		/* 0 inherit, else VA + 1 */
 	char	*ct_pool_name;
 	const struct cfg_pool *ct_pool;		/* resolved; NULL: no routing */
+	struct cfg_list ct_limits;		/* struct cfg_limit */
 };
 
 struct cfg {
@@ -127,7 +181,19 @@ struct cfg {
 	int	cf_check_keys;
 	int	cf_dns_timeout_ms;
 	int	cf_dns_cache_size;
+	/* ratelimit { redis { } } */
+	int	cf_rl_backend;			/* 0 memory, 1 redis */
+	int	cf_rl_max_keys;
+	char	*cf_redis_server;
+	char	*cf_redis_password;
+	int	cf_redis_db;
+	int	cf_redis_connect_timeout_ms;
+	int	cf_redis_timeout_ms;
+	int	cf_redis_connections;
+	char	*cf_redis_prefix;
+	int	cf_redis_on_failure;		/* enum cfg_rl_failure */
 	/* top level */
+	struct cfg_list cf_limits;		/* struct cfg_limit */
 	struct cfg_list cf_pools;		/* struct cfg_pool */
 	struct cfg_list cf_domains;		/* small-site shorthand */
 	struct cfg_list cf_tenants;		/* struct cfg_tenant */
@@ -139,6 +205,8 @@ struct cfg {
 	struct psl *cf_psl;
 	struct dns_cache *cf_dns;
 	struct spf *cf_spf_server;
+	struct rl_backend *cf_rl_shared;	/* Redis, or NULL */
+	struct rl *cf_rl;			/* runtime (borrowed) */
 	unsigned cf_refs;
 };
 
@@ -150,6 +218,7 @@ struct cfg {
 #define CFG_KEY(d, i)	(&((struct cfg_key *)(d)->cd_keys.v)[i])
 #define CFG_POOL(cf, i)	(&((struct cfg_pool *)(cf)->cf_pools.v)[i])
 #define CFG_EGRESS(p, i) (&((struct cfg_egress *)(p)->cp_egress.v)[i])
+#define CFG_LIMIT(l, i)	(&((struct cfg_limit *)(l)->v)[i])
 
 struct cfg *cfg_load(const char *path, int flags, char *err, size_t errlen);
 void	cfg_free(struct cfg *cf);

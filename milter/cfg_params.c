@@ -58,6 +58,12 @@ const struct cfg_param cfg_params[] = {
 	IN(cfg, cf_pools), 0,
 	"sending addresses: a tenant's mail leaves through one egress of its "
 	"pool, chosen by weight"},
+	{"", "ratelimit", CFG_T_GROUP, "ratelimit", 0, NULL, 0, 0, 0, 0,
+	"where rate-limit counters are kept"},
+	{"", "limits", CFG_T_LIST, "limit", sizeof(struct cfg_limit), NULL, 0,
+	0, IN(cfg, cf_limits), 0,
+	"rate limits that apply to every tenant (each tenant's own count "
+	"apart unless per leaves the tenant out)"},
 	{"", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
 	NULL, 0, 0, IN(cfg, cf_domains), 0,
 	"small-site shorthand: domains of one implicit tenant \"default\" "
@@ -167,6 +173,73 @@ const struct cfg_param cfg_params[] = {
 	10000000, IN(cfg, cf_dns_cache_size), 0,
 	"most DNS answers kept (each for its TTL)"},
 
+	/* ratelimit { } */
+	{"ratelimit", "backend", CFG_T_ENUM, "memory|redis", 0, "memory", 0,
+	0, IN(cfg, cf_rl_backend), 0,
+	"memory: this relay's own counters; redis: one budget shared by "
+	"every relay using the same Redis"},
+	{"ratelimit", "max_keys", CFG_T_INT, NULL, 0, "1000000", 1024,
+	100000000, IN(cfg, cf_rl_max_keys), 0,
+	"most buckets kept in memory (32 bytes each); read at start only"},
+	{"ratelimit", "redis", CFG_T_GROUP, "redis", 0, NULL, 0, 0, 0, 0,
+	"the Redis server of the redis backend"},
+
+	/* ratelimit { redis { } } */
+	{"redis", "server", CFG_T_STR, NULL, 0, "127.0.0.1:6379", 0, 0,
+	IN(cfg, cf_redis_server), 0,
+	"HOST:PORT, [IPV6]:PORT or unix:/PATH"},
+	{"redis", "password", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg, cf_redis_password), 0, "sent with AUTH when set"},
+	{"redis", "db", CFG_T_INT, NULL, 0, "0", 0, 1000000,
+	IN(cfg, cf_redis_db), 0, "database number (SELECT)"},
+	{"redis", "connect_timeout_ms", CFG_T_INT, NULL, 0, "200", 1, 60000,
+	IN(cfg, cf_redis_connect_timeout_ms), 0,
+	"longest wait for a connection"},
+	{"redis", "timeout_ms", CFG_T_INT, NULL, 0, "50", 1, 60000,
+	IN(cfg, cf_redis_timeout_ms), 0, "longest wait for one reply"},
+	{"redis", "connections", CFG_T_INT, NULL, 0, "8", 1, 1024,
+	IN(cfg, cf_redis_connections), 0,
+	"most connections open at once (one per check in flight)"},
+	{"redis", "prefix", CFG_T_STR, NULL, 0, "egress", 0, 0,
+	IN(cfg, cf_redis_prefix), 0,
+	"start of every key, as a hash tag {prefix} (one Redis Cluster slot)"},
+	{"redis", "on_failure", CFG_T_ENUM, "local|tempfail|accept", 0,
+	"local", 0, 0, IN(cfg, cf_redis_on_failure), 0,
+	"when Redis cannot answer: local limits, tempfail, or accept"},
+
+	/* limits = ( { } ) */
+	{"limit", "name", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_limit, cl_name), 1,
+	"named in replies and logs; a tenant limit of a global limit's name "
+	"replaces it"},
+	{"limit", "per", CFG_T_STR, NULL, 0, NULL, 0, 0, IN(cfg_limit, cl_per),
+	1, "what is counted apart: tenant, login, sender_domain, from_domain, "
+	"rcpt_domain, egress, or several joined by +"},
+	{"limit", "messages", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_limit, cl_messages), 0,
+	"rates in messages, like \"100/1m, 5000/1d\""},
+	{"limit", "recipients", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_limit, cl_recipients), 0,
+	"rates in recipients, like \"2000/1h\""},
+	{"limit", "burst", CFG_T_INT, NULL, 0, "0", 0, 100000000,
+	IN(cfg_limit, cl_burst), 0,
+	"most that may go at once; 0: the count of each rate"},
+	{"limit", "match", CFG_T_STRLIST, NULL, 0, NULL, 0, 0,
+	IN(cfg_limit, cl_match), 0,
+	"only these values of the last part of per (e.g. gmail.com)"},
+	{"limit", "exempt", CFG_T_STRLIST, NULL, 0, NULL, 0, 0,
+	IN(cfg_limit, cl_exempt), 0,
+	"values of the last part of per that are not limited"},
+	{"limit", "dry_run", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg_limit, cl_dry_run), 0,
+	"log what would be refused, refuse nothing"},
+	{"limit", "on_failure", CFG_T_ENUM, "inherit|local|tempfail|accept", 0,
+	"inherit", 0, 0, IN(cfg_limit, cl_on_failure), 0,
+	"this limit's ratelimit.redis.on_failure"},
+	{"limit", "enabled", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg_limit, cl_enabled), 0,
+	"false in a tenant: the global limit of that name does not apply"},
+
 	/* pools = ( { } ) */
 	{"pool", "name", CFG_T_STR, NULL, 0, NULL, 0, 0, IN(cfg_pool, cp_name),
 	1, "unique name; tenants name their pool"},
@@ -193,6 +266,17 @@ const struct cfg_param cfg_params[] = {
 	IN(cfg_egress, ce_weight), 0, "share of the pool's mail"},
 	{"egress", "down", CFG_T_BOOL, NULL, 0, "false", 0, 0,
 	IN(cfg_egress, ce_down), 0, "take this egress out of use"},
+	{"egress", "warmup", CFG_T_GROUP, "warmup", 0, NULL, 0, 0,
+	IN(cfg_egress, ce_warmup), 0,
+	"a new address's daily caps; past its cap the pool's other egresses "
+	"or the overflow pool are used"},
+
+	/* warmup { } */
+	{"warmup", "start", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_warmup, cw_start), 0, "first day of the schedule (UTC)"},
+	{"warmup", "daily", CFG_T_INTLIST, NULL, 0, NULL, 0, 1000000000,
+	IN(cfg_warmup, cw_daily), 0,
+	"messages per day, day by day from start; no cap after the last"},
 
 	/* provider { } */
 	{"provider", "domain", CFG_T_STR, NULL, 0, NULL, 0, 0,
@@ -215,6 +299,9 @@ const struct cfg_param cfg_params[] = {
 	{"tenant", "on_dmarc_fail", CFG_T_ENUM, "inherit|" VACTIONS, 0,
 	"inherit", 0, 0, IN(cfg_tenant, ct_on_dmarc_fail), 0,
 	"this tenant's alignment.on_dmarc_fail; inherit uses the global one"},
+	{"tenant", "limits", CFG_T_LIST, "limit", sizeof(struct cfg_limit),
+	NULL, 0, 0, IN(cfg_tenant, ct_limits), 0,
+	"this tenant's own limits, and overrides of global ones by name"},
 	{"tenant", "domains", CFG_T_LIST, "domain", sizeof(struct cfg_domain),
 	NULL, 0, 0, IN(cfg_tenant, ct_domains), 1,
 	"the domains this tenant may send as, with their keys"},

@@ -11,6 +11,7 @@ enum cfg_ptype {
 	CFG_T_MODE,		/* octal permission string "0660" */
 	CFG_T_STRLIST,		/* struct cfg_strlist */
 	CFG_T_CIDRLIST,		/* struct cfg_cidrlist */
+	CFG_T_INTLIST,		/* struct cfg_intlist, each in [min, max] */
 	CFG_T_GROUP,		/* p_sub: scope of the group */
 	CFG_T_LIST		/* p_sub: scope of each group; p_elsize */
 };

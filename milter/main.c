@@ -36,12 +36,14 @@
 #include "cfg.h"
 #include "log.h"
 #include "mlfi.h"
+#include "rl.h"
 
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/egress-milter/egress-milter.conf"
 
 static void main_usage(void) __attribute__((noreturn));
 
 static int main_sigpipe[2];
+static struct rl *main_rl;		/* limiter counters: outlive reloads */
 
 /* main_usage - the synopsis, on stderr */
 
@@ -180,6 +182,7 @@ main_reload(const char *path)
 		    "effect at the next restart");
 	cfg_release(old);
 	log_set_debug(cf->cf_debug);
+	rl_attach(main_rl, cf);
 	cfg_install(cf);
 	log_info("reloaded %s: %zu tenant(s)", path, cf->cf_tenants.n);
 }
@@ -244,6 +247,9 @@ main(int argc, char **argv)
 	}
 	log_set_debug(debug || cf->cf_debug);
 	main_resolver_timeout(cf);
+	if ((main_rl = rl_new((size_t)cf->cf_rl_max_keys)) == NULL)
+		log_fatalx("out of memory for the rate limiter");
+	rl_attach(main_rl, cf);
 	cfg_install(cf);
 	if (mlfi_open(cf, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);

@@ -52,6 +52,7 @@
 #include "log.h"
 #include "mlfi.h"
 #include "policy.h"
+#include "rl.h"
 #include "preflight.h"
 #include "sign.h"
 #include "txn.h"
@@ -185,19 +186,26 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	    smfi_getsymval(ctx, "{auth_authen}"))));
 }
 
-/* mlfi_envrcpt - count recipients; the queue id may appear now */
+/* mlfi_envrcpt - one recipient: rate limits refuse it alone */
 
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	struct txn *tx;
 
-	(void)argv;
-	if (c == NULL || c->c_txn == NULL)
+	if (c == NULL || (tx = c->c_txn) == NULL)
 		return (mlfi_broken(ctx, "envrcpt"));
-	mlfi_queue_id(ctx, c->c_txn);
-	c->c_txn->t_nrcpt++;
-	return (SMFIS_CONTINUE);
+	mlfi_queue_id(ctx, tx);
+	if (policy_envrcpt(tx, argv[0]) == VERDICT_CONTINUE)
+		return (SMFIS_CONTINUE);
+	txn_log(tx, LOG_INFO, "rcpt refused: %s %s %s", tx->t_rcode,
+	    tx->t_xcode, tx->t_reason);
+	if (smfi_setreply(ctx, tx->t_rcode, tx->t_xcode, tx->t_reason) !=
+	    MI_SUCCESS)
+		txn_log(tx, LOG_WARNING, "smfi_setreply failed");
+	tx->t_reason[0] = '\0';
+	return (SMFIS_TEMPFAIL);
 }
 
 /* mlfi_header - keep a copy of one header */
@@ -362,6 +370,8 @@ mlfi_eom(SMFICTX *ctx)
 			v = VERDICT_PASS;
 		if (v == VERDICT_PASS && !tx->t_unsigned)
 			tx->t_action = tx->t_hold ? "hold" : "accept";
+		if (v == VERDICT_PASS)
+			rl_commit(tx);
 	}
 	return (mlfi_verdict(ctx, tx, v));
 }

@@ -6,6 +6,7 @@
  *
  *	enum verdict policy_envfrom(struct txn *tx, const char *sender,
  *		    const char *login);
+ *	enum verdict policy_envrcpt(struct txn *tx, const char *rcpt);
  *	enum verdict policy_header(struct txn *tx, const char *name,
  *		    const char *value);
  *	enum verdict policy_eoh(struct txn *tx);
@@ -19,13 +20,17 @@
  *	(an authenticated login, a tenant network, or an internal network)
  *	and, when the login or network names the tenant, that the envelope
  *	sender's domain belongs to it; other mail is passed untouched.
+ *	policy_envrcpt() checks the rate limits known at RCPT: its
+ *	VERDICT_TEMPFAIL refuses that recipient only.
  *	policy_header() keeps a bounded copy of each header and counts
  *	client copies of our control header, all removed at end of message. policy_eoh()
  *	checks the From header (exactly one, one address, parseable), that
  *	the tenant owns its domain (for internal networks the owner of the
  *	From domain is the tenant), and starts one signer per key of the
- *	owning domain entry plus the provider's keys. policy_body() and
- *	policy_eom() feed and finish the signers.
+ *	owning domain entry plus the provider's keys; then it chooses the
+ *	egress (skipping egresses over today's warm-up cap) and checks the
+ *	remaining rate limits. policy_body() and policy_eom() feed and
+ *	finish the signers.
  *
  *	policy_summary() writes the one summary line of a message.
  * OWNERSHIP
@@ -51,6 +56,7 @@
 #include "log.h"
 #include "policy.h"
 #include "preflight.h"
+#include "rl.h"
 #include "route.h"
 #include "sign.h"
 #include "tenant.h"
@@ -139,11 +145,29 @@ policy_envfrom(struct txn *tx, const char *sender, const char *login)
 		snprintf(tx->t_reason, sizeof(tx->t_reason), "not outbound");
 		return (VERDICT_PASS);
 	}
+	tx->t_rl_early = tx->t_tenant != NULL;
 	if (bad_sender)
 		return (txn_refuse(tx, cf->cf_unowned_sender, "5.1.7",
 		    "envelope sender has no usable domain"));
 	return (tx->t_tenant != NULL && !tx->t_unsigned ?
 	    policy_check_sender(tx) : VERDICT_CONTINUE);
+}
+
+/* policy_envrcpt - one recipient: the limits known now */
+
+enum verdict
+policy_envrcpt(struct txn *tx, const char *rcpt)
+{
+	char   *bare;
+	enum verdict v;
+
+	tx->t_nrcpt++;
+	if ((bare = policy_bare_address(rcpt)) == NULL)
+		return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error, "4.3.0",
+		    "internal error (out of memory)"));
+	v = rl_check_rcpt(tx, bare);
+	free(bare);
+	return (v);
 }
 
 const char *const policy_control_headers[POLICY_NCONTROL] = {
@@ -282,6 +306,36 @@ policy_add_signer(struct txn *tx, const struct cfg_domain *d,
 	return (0);
 }
 
+/* policy_usable - route hook: under today's warm-up cap (takes one) */
+
+static int
+policy_usable(void *ctx, const struct cfg_egress *e)
+{
+	return (rl_take_warmup(ctx, e));
+}
+
+/* policy_route - the egress of this message */
+
+static enum verdict
+policy_route(struct txn *tx)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	struct route_hooks h = { tx, policy_usable, NULL };
+	int	error;
+
+	if (tx->t_tenant->ct_pool == NULL)
+		return (VERDICT_CONTINUE);
+	if ((tx->t_route = route_choose(tx->t_tenant->ct_pool, &h,
+	    &tx->t_pool, &error)) != NULL)
+		return (VERDICT_CONTINUE);
+	if (error)
+		return (txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.3.0", "warm-up "
+		    "counters cannot be checked now; try again later"));
+	return (txn_refuse(tx, cf->cf_on_error == CFG_ACT_REJECT ?
+	    CFG_ACT_REJECT : CFG_ACT_TEMPFAIL, "4.4.5", "no sending address "
+	    "available (every egress is down or at its warm-up cap)"));
+}
+
 /* policy_eoh - From checks, ownership, then start the signatures */
 
 enum verdict
@@ -306,12 +360,9 @@ policy_eoh(struct txn *tx)
 		if (policy_add_signer(tx, &cf->cf_provider,
 		    CFG_KEY(&cf->cf_provider, i)) == -1)
 			goto fail;
-	if (tx->t_tenant->ct_pool != NULL &&
-	    (tx->t_route = route_choose(tx->t_tenant->ct_pool,
-	    &tx->t_pool)) == NULL)
-		return (txn_refuse(tx, cf->cf_on_error == CFG_ACT_REJECT ?
-		    CFG_ACT_REJECT : CFG_ACT_TEMPFAIL, "4.4.5", "no sending "
-		    "address available (every egress is down)"));
+	if ((v = policy_route(tx)) != VERDICT_CONTINUE ||
+	    (v = rl_check_eoh(tx)) != VERDICT_CONTINUE)
+		return (v);
 	if (!cf->cf_align)
 		return (VERDICT_CONTINUE);
 	tx->t_checked = 1;
@@ -410,9 +461,14 @@ policy_summary(const struct txn *tx)
 	char	login[LOG_ESCAPE_MAX + 8], reason[LOG_ESCAPE_MAX + 8];
 	char	from[LOG_ESCAPE_MAX + 8], env[LOG_ESCAPE_MAX + 8];
 	char	signed_list[1024], dmarc[LOG_ESCAPE_MAX + 80], route[160];
+	char	limited[40];
 
 	policy_signed_list(tx, signed_list, sizeof(signed_list));
 	policy_dmarc_fields(tx, dmarc, sizeof(dmarc));
+	limited[0] = '\0';
+	if (tx->t_rl_limited > 0)
+		snprintf(limited, sizeof(limited), " rcpts_limited=%zu",
+		    tx->t_rl_limited);
 	route[0] = '\0';
 	if (tx->t_route != NULL)
 		snprintf(route, sizeof(route), " route=%s/%s",
@@ -425,11 +481,12 @@ policy_summary(const struct txn *tx)
 	    strlen(tx->t_sender_domain));
 	log_escape(reason, sizeof(reason), tx->t_reason, strlen(tx->t_reason));
 	txn_log(tx, LOG_INFO, "done client=%s login=%s tenant=%s by=%s "
-	    "env_from=%s from=%s rcpts=%zu body=%llu action=%s signed=%s%s%s%s%s%s",
+	    "env_from=%s from=%s rcpts=%zu%s body=%llu action=%s "
+	    "signed=%s%s%s%s%s%s",
 	    tx->t_conn->c_addrstr, login, tx->t_tenant ?
 	    tx->t_tenant->ct_name : "-", tx->t_tenant_by ? tx->t_tenant_by :
 	    "-", env[0] ? env : "<>", from[0] ? from : "-", tx->t_nrcpt,
-	    tx->t_body_bytes, tx->t_action ? tx->t_action : "none",
+	    limited, tx->t_body_bytes, tx->t_action ? tx->t_action : "none",
 	    signed_list, route, dmarc, reason[0] ? " reason=\"" : "", reason,
 	    reason[0] ? "\"" : "");
 }

@@ -14,6 +14,7 @@ extern const char *const policy_control_headers[POLICY_NCONTROL];
 
 enum verdict policy_envfrom(struct txn *tx, const char *sender,
 	    const char *login);
+enum verdict policy_envrcpt(struct txn *tx, const char *rcpt);
 enum verdict policy_header(struct txn *tx, const char *name,
 	    const char *value);
 enum verdict policy_eoh(struct txn *tx);

@@ -5,13 +5,18 @@
  *	#include "route.h"
  *
  *	const struct cfg_egress *route_choose(const struct cfg_pool *pool,
- *		    const struct cfg_pool **chosen_pool);
+ *		    const struct route_hooks *h,
+ *		    const struct cfg_pool **chosen_pool, int *error);
  * DESCRIPTION
  *	route_choose() picks one available egress of pool at random,
- *	weighted by each egress's weight; an egress marked down is not
- *	available. When none of the pool is available the overflow pool is
- *	tried, and its overflow, at most once each (a loop of overflows
- *	ends). *chosen_pool tells which pool gave the egress.
+ *	weighted by each egress's weight. An egress marked down is not
+ *	available; nor is one that h->rh_usable() turns down (0: over its
+ *	warm-up cap for today). Egresses that h->rh_prefer() prefers (the
+ *	sender's SPF authorizes their address) are drawn first; the others
+ *	only when no preferred one is usable. When none of the pool is
+ *	available the overflow pool is tried, and its overflow, at most
+ *	ROUTE_MAX_HOPS pools (a loop of overflows ends). *chosen_pool tells
+ *	which pool gave the egress. h may be NULL.
  *
  *	Postfix does the rest: the egress's transport (a master.cf smtp
  *	clone with smtp_bind_address) is named in the X-Egress-Route header
@@ -20,7 +25,8 @@
  *	Results point into the config snapshot.
  * DIAGNOSTICS
  *	NULL when no pool has an available egress; the caller applies
- *	on_error.
+ *	on_error. When rh_usable() returns -1 (its backend cannot answer)
+ *	the choice stops: NULL with *error set.
  * SEE ALSO
  *	cfg(3), egress-ctl(8), DESIGN section 8
  */
@@ -34,28 +40,68 @@
 
 #define ROUTE_MAX_HOPS	16		/* overflow chain length */
 
-/* route_pick - weighted choice among the available egresses of one pool */
+/* route_weight - total weight of the candidates of one tier */
 
-static const struct cfg_egress *
-route_pick(const struct cfg_pool *pool)
+static unsigned long
+route_weight(const struct cfg_pool *pool, const unsigned char *state, int tier)
 {
-	const struct cfg_egress *e;
-	unsigned long total = 0, r;
+	unsigned long total = 0;
 	size_t	i;
 
 	for (i = 0; i < pool->cp_egress.n; i++)
-		if (!CFG_EGRESS(pool, i)->ce_down)
+		if (state[i] == tier)
 			total += (unsigned long)CFG_EGRESS(pool, i)->ce_weight;
-	if (total == 0)
-		return (NULL);
-	r = arc4random_uniform((uint32_t)total);
+	return (total);
+}
+
+/* route_draw - one candidate of a tier at random, by weight */
+
+static size_t
+route_draw(const struct cfg_pool *pool, const unsigned char *state, int tier,
+    unsigned long total)
+{
+	unsigned long r = arc4random_uniform((uint32_t)total);
+	size_t	i;
+
 	for (i = 0; i < pool->cp_egress.n; i++) {
-		e = CFG_EGRESS(pool, i);
-		if (e->ce_down)
+		if (state[i] != tier)
 			continue;
-		if (r < (unsigned long)e->ce_weight)
-			return (e);
-		r -= (unsigned long)e->ce_weight;
+		if (r < (unsigned long)CFG_EGRESS(pool, i)->ce_weight)
+			return (i);
+		r -= (unsigned long)CFG_EGRESS(pool, i)->ce_weight;
+	}
+	return (0);		/* not reached */
+}
+
+/*
+ * route_pick - draw among the preferred egresses of one pool, then among
+ * the others; an egress the usable hook turns down is out of the draw
+ */
+static const struct cfg_egress *
+route_pick(const struct cfg_pool *pool, const struct route_hooks *h,
+    int *error)
+{
+	unsigned char state[ROUTE_MAX_EGRESS];	/* 0 out, 1 other, 2 pref */
+	unsigned long total;
+	size_t	i;
+	int	tier, r;
+
+	for (i = 0; i < pool->cp_egress.n; i++)
+		state[i] = CFG_EGRESS(pool, i)->ce_down ? 0 : h && h->rh_prefer &&
+		    h->rh_prefer(h->rh_ctx, CFG_EGRESS(pool, i)) ? 2 : 1;
+	for (tier = 2; tier >= 1; tier--) {
+		while ((total = route_weight(pool, state, tier)) > 0) {
+			i = route_draw(pool, state, tier, total);
+			if (h == NULL || h->rh_usable == NULL ||
+			    (r = h->rh_usable(h->rh_ctx, CFG_EGRESS(pool, i))) ==
+			    1)
+				return (CFG_EGRESS(pool, i));
+			if (r == -1) {
+				*error = 1;
+				return (NULL);
+			}
+			state[i] = 0;
+		}
 	}
 	return (NULL);
 }
@@ -63,16 +109,20 @@ route_pick(const struct cfg_pool *pool)
 /* route_choose - the pool's egress, else its overflow's */
 
 const struct cfg_egress *
-route_choose(const struct cfg_pool *pool, const struct cfg_pool **chosen_pool)
+route_choose(const struct cfg_pool *pool, const struct route_hooks *h,
+    const struct cfg_pool **chosen_pool, int *error)
 {
 	const struct cfg_egress *e;
 	int	hops;
 
+	*error = 0;
 	for (hops = 0; pool != NULL && hops < ROUTE_MAX_HOPS; hops++) {
-		if ((e = route_pick(pool)) != NULL) {
+		if ((e = route_pick(pool, h, error)) != NULL) {
 			*chosen_pool = pool;
 			return (e);
 		}
+		if (*error)
+			break;
 		pool = pool->cp_overflow_pool;
 	}
 	*chosen_pool = NULL;

@@ -46,6 +46,7 @@
 
 #include "cfg.h"
 #include "conn.h"
+#include "rl.h"
 #include "sign.h"
 #include "txn.h"
 
@@ -82,6 +83,7 @@ txn_free(struct txn *tx)
 		sign_free(tx->t_sigs[i].ts_signer);
 		free(tx->t_sigs[i].ts_value);
 	}
+	rl_release(tx);
 	hdr_list_fini(&tx->t_hdrs);
 	free(tx->t_queue_id);
 	free(tx->t_login);

@@ -16,6 +16,8 @@ struct cfg_key;
 struct cfg_pool;
 struct cfg_tenant;
 struct signer;
+struct rl_hold;
+struct rl_rcpt_domain;
 
 #define TXN_MAX_SIGS	8		/* signatures on one message */
 
@@ -54,6 +56,16 @@ struct txn {
 	const struct cfg_pool *t_pool;
 	const struct cfg_egress *t_route;	/* NULL: no routing */
 	unsigned long long t_body_bytes;
+	/* rate limits */
+	int	t_rl_early;		/* tenant known at MAIL FROM */
+	struct rl_hold *t_rl;		/* tokens taken, by key */
+	size_t	t_rl_n;
+	size_t	t_rl_cap;
+	int	t_rl_committed;		/* accepted: keep them */
+	size_t	t_rl_limited;		/* recipients refused by a limit */
+	struct rl_rcpt_domain *t_rdom;	/* accepted recipients by domain */
+	size_t	t_nrdom;
+	size_t	t_rcpt_ok;		/* accepted recipients */
 	/* the outcome */
 	const char *t_action;		/* for the summary line */
 	char	t_rcode[4];

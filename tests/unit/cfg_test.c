@@ -136,6 +136,55 @@ static const struct row {
 	{"unknown overflow pool", USER "pools = ( { name = \"p\"; overflow ="
 	" \"q\"; egress = ( { transport = \"t\"; ip = \"192.0.2.1\"; } );"
 	" } );\n" OKDOM, 0, "pool p: overflow pool \"q\" does not exist"},
+	{"limits load", USER "limits = ( { name = \"h\"; per = "
+	"\"tenant\"; messages = \"100/1h, 1000/1d\"; burst = 10; },\n"
+	" { name = \"g\"; per = \"tenant+rcpt_domain\"; recipients = "
+	"\"20/1m\"; match = [\"gmail.com\"]; dry_run = true; } );\n"
+	"ratelimit: { redis: { on_failure = \"tempfail\"; }; };\n" OKDOM,
+	0, NULL},
+	{"limit: bad per", USER "limits = ( { name = \"h\"; per = "
+	"\"customer\"; messages = \"1/1h\"; } );\n" OKDOM, 0,
+	"test.conf:2: limits.[0]: per: \"customer\" is not one of tenant"},
+	{"limit: bad rate", USER "limits = ( { name = \"h\"; per = "
+	"\"tenant\";\n messages = \"100 per hour\"; } );\n" OKDOM, 0,
+	"limits.[0]: messages: \"100 per hour\" is not a rate like 100/1h"},
+	{"limit: no rate", USER "limits = ( { name = \"h\"; per = "
+	"\"tenant\"; } );\n" OKDOM, 0,
+	"limits.[0]: limit h: set messages or recipients"},
+	{"limit: both counts", USER "limits = ( { name = \"h\"; per = "
+	"\"tenant\"; messages = \"1/1h\"; recipients = \"1/1h\"; } );\n"
+	OKDOM, 0, "limit h: set messages or recipients, not both"},
+	{"limit: name used twice", USER "limits = ( { name = \"h\"; per = "
+	"\"tenant\"; messages = \"1/1h\"; },\n { name = \"h\"; per = "
+	"\"login\"; messages = \"1/1h\"; } );\n" OKDOM, 0,
+	"limits: limit name \"h\" is used twice"},
+	{"limit: disabling an unknown global", USER "tenants = ( { name = "
+	"\"a\"; limits = ( { name = \"x\"; per = \"tenant\"; enabled = "
+	"false; } ); domains = ( { name = \"a.example\"; keys = ( { "
+	"selector = \"s\"; file = \"/x\"; } ); } ); } );\n", 0,
+	"tenant a: disabled limit \"x\" is not a global limit"},
+	{"ratelimit: bad backend", USER "ratelimit: { backend = \"etcd\";"
+	" };\n" OKDOM, 0, "ratelimit.backend: \"etcd\" is not one of"},
+	{"ratelimit: bad redis server", USER "ratelimit: { backend = "
+	"\"redis\"; redis: { server = \"localhost\"; }; };\n" OKDOM, 0,
+	"test.conf:2: ratelimit"},
+	{"ratelimit: bad prefix", USER "ratelimit: { redis: { prefix = "
+	"\"a{b}\"; }; };\n" OKDOM, 0, "redis prefix \"a{b}\" must be"},
+	{"warmup loads", USER "pools = ( { name = \"p\"; egress = ( { "
+	"transport = \"a\"; ip = \"192.0.2.1\"; warmup = { start = "
+	"\"2026-11-01\"; daily = [200, 500]; }; } ); } );\n" OKDOM, 0, NULL},
+	{"warmup: bad date", USER "pools = ( { name = \"p\"; egress = ( { "
+	"transport = \"a\"; ip = \"192.0.2.1\";\n warmup = { start = "
+	"\"1st of November\"; daily = [200]; }; } ); } );\n" OKDOM, 0,
+	"test.conf:3: pools.[0].egress.[0].warmup: start \"1st of November\""},
+	{"warmup: no caps", USER "pools = ( { name = \"p\"; egress = ( { "
+	"transport = \"a\"; ip = \"192.0.2.1\"; warmup = { start = "
+	"\"2026-11-01\"; }; } ); } );\n" OKDOM, 0,
+	"warmup needs both start and daily"},
+	{"warmup: a cap out of range", USER "pools = ( { name = \"p\"; egress"
+	" = ( { transport = \"a\"; ip = \"192.0.2.1\"; warmup = { start = "
+	"\"2026-11-01\"; daily = [200, -5]; }; } ); } );\n" OKDOM, 0,
+	"warmup.daily.[1]: -5 is out of range"},
 	{"unknown tenant pool", USER "tenants = ( { name = \"a\"; pool ="
 	" \"nope\"; domains = ( { name = \"a.example\"; keys = ( { selector"
 	" = \"s\"; file = \"/x\"; } ); } ); } );\n", 0,

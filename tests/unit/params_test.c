@@ -49,6 +49,8 @@ full_name(const struct cfg_param *p, char *buf, size_t size)
 		{"egress", "pools.egress."},
 		{"provider", "signing.provider."}, {"tenant", "tenants."},
 		{"domain", "domains."}, {"key", "keys."},
+		{"ratelimit", "ratelimit."}, {"redis", "ratelimit.redis."},
+		{"limit", "limits."}, {"warmup", "pools.egress.warmup."},
 	};
 	size_t	i;
 
