@@ -7,7 +7,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl
  util-linux procps opendkim python3-spf
- libmail-dmarc-perl"
+ libmail-dmarc-perl redis-server redis-tools faketime"
 
 deps_install() {
 	[ "${EGRESS_NO_APT:-0}" = 1 ] && return 0
