@@ -67,6 +67,11 @@ cfg_hook_limit(struct cfg_loader *ld, struct config_setting_t *s, void *base)
 	const char *rates;
 	char	err[256];
 
+	if (!l->cl_enabled)
+		return (0);		/* it only names a global limit */
+	if (l->cl_per == NULL)
+		return (cfg_fail(ld, s, "limit %s: required setting \"per\" "
+		    "is missing", l->cl_name));
 	if (rl_parse_per(l->cl_per, l->cl_parts, &l->cl_nparts, err,
 	    sizeof(err)) == -1)
 		return (cfg_fail(ld, s, "per: %s", err));
@@ -74,13 +79,9 @@ cfg_hook_limit(struct cfg_loader *ld, struct config_setting_t *s, void *base)
 		return (cfg_fail(ld, s, "limit %s: set messages or "
 		    "recipients, not both", l->cl_name));
 	if ((rates = l->cl_messages ? l->cl_messages : l->cl_recipients) ==
-	    NULL) {
-		if (l->cl_enabled)
-			return (cfg_fail(ld, s, "limit %s: set messages or "
-			    "recipients, like messages = \"100/1h\"",
-			    l->cl_name));
-		return (0);
-	}
+	    NULL)
+		return (cfg_fail(ld, s, "limit %s: set messages or "
+		    "recipients, like messages = \"100/1h\"", l->cl_name));
 	l->cl_rcpts = l->cl_recipients != NULL;
 	if (rl_parse_rates(rates, l->cl_burst, l->cl_rates, &l->cl_nrates,
 	    err, sizeof(err)) == -1)

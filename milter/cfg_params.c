@@ -213,7 +213,7 @@ const struct cfg_param cfg_params[] = {
 	"named in replies and logs; a tenant limit of a global limit's name "
 	"replaces it"},
 	{"limit", "per", CFG_T_STR, NULL, 0, NULL, 0, 0, IN(cfg_limit, cl_per),
-	1, "what is counted apart: tenant, login, sender_domain, from_domain, "
+	0, "what is counted apart: tenant, login, sender_domain, from_domain, "
 	"rcpt_domain, egress, or several joined by +"},
 	{"limit", "messages", CFG_T_STR, NULL, 0, NULL, 0, 0,
 	IN(cfg_limit, cl_messages), 0,

@@ -149,8 +149,34 @@ tenants = (
 			name = "beta.example";
 			keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } );
 		} );
-	}
+	},
+	# rate limits (rl_*.lua): one tenant per scenario, so they stay apart
+	{ name = "gamma"; logins = [ "carol" ];
+	  limits = ( { name = "rcpts"; per = "tenant"; recipients = "3/1h"; } );
+	  domains = ( { name = "gamma.example";
+		keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } ); } ); },
+	{ name = "delta"; logins = [ "dave" ];
+	  limits = ( { name = "msgs"; per = "login"; messages = "1/1h"; } );
+	  domains = ( { name = "delta.example";
+		keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } ); } ); },
+	{ name = "epsilon"; logins = [ "erin" ];
+	  limits = ( { name = "perfrom"; per = "from_domain";
+		messages = "1/1h"; } );
+	  domains = ( { name = "epsilon.example";
+		keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } ); } ); },
+	{ name = "zeta"; logins = [ "zed" ];
+	  limits = ( { name = "dry"; per = "tenant"; messages = "1/1h";
+		dry_run = true; } );
+	  domains = ( { name = "zeta.example";
+		keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } ); } ); },
+	{ name = "eta"; logins = [ "eta" ];
+	  limits = ( { name = "throttle"; enabled = false; } );
+	  domains = ( { name = "eta.example";
+		keys = ( { selector = "$BETA_SEL"; file = "$T/rsa.pem"; } ); } ); }
 );
+# one recipient a day at throttled.example, all tenants together
+limits = ( { name = "throttle"; per = "rcpt_domain";
+	match = [ "throttled.example" ]; recipients = "1/1d"; } );
 EOF
 
 # ------------------------------------------------------------ the milter
@@ -261,6 +287,23 @@ log_has "control_header: signed" \
     "${P}CTRL1: done .* action=accept $ACME_SIGNED conn="
 log_has "header_cap: refused at the cap" \
     "${P}HDRCAP1: done .* action=reject signed=none reason=\"message has more than 16 header fields\" conn="
+log_has "rl_rcpt: the 4th recipient got 451 4.7.1 naming the limit" \
+    "${P}RLRCPT2: rcpt refused: 451 4\.7\.1 rate limit rcpts reached: 3/1h recipients for gamma; try again in [0-9]+ s conn="
+log_has "rl_rcpt: the message went on with the others, signed" \
+    "${P}RLRCPT2: done .* tenant=gamma .* rcpts=2 rcpts_limited=1 body=[0-9]+ action=accept signed=gamma\.example/"
+log_has "rl_refund: the aborted message gave its token back" \
+    "${P}RLREF3: done .* login=dave .* action=accept signed=delta\.example/"
+log_has "rl_refund: then the budget is spent" \
+    "${P}RLREF4: rcpt refused: 451 4\.7\.1 rate limit msgs reached: 1/1h messages for dave"
+log_has "rl_eoh: From-domain limit refuses the message at end of headers" \
+    "${P}RLEOH2: done .* tenant=epsilon .* action=tempfail signed=none reason=\"rate limit perfrom reached: 1/1h messages for epsilon\.example; try again in [0-9]+ s\""
+log_has "rl_dry_run: the would-be refusal is logged" \
+    "${P}RLDRY2: dry-run: rate limit dry would refuse: 1/1h messages for zeta conn="
+log_has "rl_dry_run: and the message is accepted" \
+    "${P}RLDRY2: done .* tenant=zeta .* action=accept signed=zeta\.example/"
+log_has "rl_match: a global per-domain limit counts across tenants" \
+    "${P}RLMATCH1: rcpt refused: 451 4\.7\.1 rate limit throttle reached: 1/1d recipients for throttled\.example"
+log_lacks "rl: no internal error in rate limits" "internal error in rate limits"
 log_lacks "no callback ran without its state" \
     "callback without connection or message state"
 log_lacks "no signing errors" "cannot (start|insert|remove)|signature d=.*: "
