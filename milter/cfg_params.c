@@ -180,7 +180,7 @@ const struct cfg_param cfg_params[] = {
 	"every relay using the same Redis"},
 	{"ratelimit", "max_keys", CFG_T_INT, NULL, 0, "1000000", 1024,
 	100000000, IN(cfg, cf_rl_max_keys), 0,
-	"most buckets kept in memory (32 bytes each); read at start only"},
+	"most buckets kept in memory (about 36 bytes each); read at start"},
 	{"ratelimit", "redis", CFG_T_GROUP, "redis", 0, NULL, 0, 0, 0, 0,
 	"the Redis server of the redis backend"},
 

@@ -32,9 +32,9 @@
  *	full buckets; if that is not enough, the bucket nearest to full
  *	among the RL_MEM_PROBE slots after the new key's place is forgotten
  *	(counted in ms_evicted). So the store never holds more than
- *	max_keys buckets, and as a stripe's table never passes 4/3 of its
- *	limit (1.5 times its share), memory stays under about 48 bytes per
- *	key of max_keys (32 when keys spread evenly).
+ *	max_keys buckets. Tables grow by half when 4/5 full, up to 5/4 of a
+ *	stripe's limit (1.5 times its share): about 36 bytes per live
+ *	bucket, and at most about 46 bytes per key of max_keys.
  * OWNERSHIP
  *	The store owns its tables; requests are borrowed.
  * DIAGNOSTICS
@@ -153,7 +153,7 @@ rl_mem_new(size_t max_keys)
 		st->st_limit = (max_keys + RL_MEM_STRIPES - 1) /
 		    RL_MEM_STRIPES;
 		st->st_limit += st->st_limit / 2 + 8;
-		st->st_maxcap = st->st_limit + st->st_limit / 3 + 1;
+		st->st_maxcap = st->st_limit + st->st_limit / 4 + 2;
 	}
 	return (m);
 }
@@ -336,9 +336,9 @@ rl_mem_room(struct rl_mem *m, struct rl_mem_stripe *st, uint64_t h1,
 		    atomic_load(&m->m_count) >= m->m_max)
 			rl_mem_evict(m, st, rl_mem_home(h1, st->st_cap));
 	}
-	if (st->st_cap != 0 && (st->st_count + 1) * 4 <= st->st_cap * 3)
+	if (st->st_cap != 0 && (st->st_count + 1) * 5 <= st->st_cap * 4)
 		return (0);
-	cap = st->st_cap ? st->st_cap * 2 : RL_MEM_MINCAP;
+	cap = st->st_cap ? st->st_cap + st->st_cap / 2 : RL_MEM_MINCAP;
 	if (cap > st->st_maxcap)
 		cap = st->st_maxcap;
 	if (cap > st->st_cap && rl_mem_resize(st, cap) == 0)

@@ -10,11 +10,17 @@
 #   em_header_has FILE ERE  a header line of the message matches
 #   em_sane                 milter stops cleanly, no sanitizer report
 #
+# Routing (CONF names the milter's config):
+#   ctl OUT WHAT [ARGS]     egress-ctl postfix-config WHAT into OUT
+#   index                   $RIG_DIR/index: subject, source IP, queue id
+#   count_from ERE IP       deliveries matching ERE sent from IP
+#
 # and, for checking refusals and deliveries precisely: reply_is,
 # reply_starts, refused_after, summary_is, delivered, sig_domains,
 # signed_for, unsigned, no_route_header (each described below).
 
 EM_BIN=${top_builddir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/egress-milter
+EM_CTL=$(dirname "$EM_BIN")/egress-ctl
 
 em_keys() {
 	local k
@@ -182,3 +188,41 @@ unsigned() {
 no_route_header() {
 	! grep -i '^X-Egress-Route' "$RIG_DIR/$1.eml"
 }
+
+# ctl OUT WHAT [ARGS]: egress-ctl postfix-config ... WHAT into OUT.
+ctl() {
+	local out=$1
+	shift
+	"$EM_CTL" postfix-config -c "$CONF" "$@" >"$out" || return 1
+	cat "$out"
+	[ -s "$out" ] || { echo "egress-ctl printed nothing"; return 1; }
+}
+
+# index: one line per delivery, "SUBJECT<TAB>SOURCE-IP<TAB>QUEUE-ID<TAB>
+# ROUTE-HEADERS"; the queue id is the rig Postfix's (its Received header).
+index() {
+	local f ip
+	rig_sink_files | while IFS= read -r f; do
+		ip=$(rig_sink_record "$f" X-Client-Addr)
+		rig_sink_message "$f" | awk -v ip="$ip" '
+		function take(l, m) {
+			if (l ~ /^Subject: /) subj = substr(l, 10)
+			if (qid == "" && match(l, /by mta\.rig\.test \(Postfix\) with [A-Za-z]+ id [0-9A-Za-z]+/)) {
+				m = substr(l, RSTART, RLENGTH); sub(/.* id /, "", m); qid = m
+			}
+			if (tolower(l) ~ /^x-egress-route:/) rh++
+		}
+		done { next }
+		/^[ \t]/ { h = h $0; next }
+		{ if (h != "") take(h); h = $0; if ($0 == "") done = 1 }
+		END { if (!done && h != "") take(h)
+		      printf "%s\t%s\t%s\t%d\n", subj, ip, (qid == "" ? "-" : qid), rh }'
+	done >"$RIG_DIR/index"
+	cat "$RIG_DIR/index"
+}
+
+# count_from ERE IP: deliveries with a Subject matching ERE sent from IP.
+count_from() {
+	awk -F'\t' -v e="$1" -v ip="$2" '$1 ~ e && $2 == ip' "$RIG_DIR/index" | wc -l
+}
+

@@ -13,7 +13,6 @@ set -u
 rig_init "$@"
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-EM_CTL=$(dirname "$EM_BIN")/egress-ctl
 CONF=$RIG_DIR/em.conf
 SINK="[127.0.0.1]:10026"
 declare -A IP_OF=([shared_a]=127.0.0.2 [shared_b]=127.0.0.3
@@ -56,15 +55,6 @@ tenants = (
 CONF_END
 }
 
-# ctl OUT WHAT [ARGS]: egress-ctl postfix-config ... WHAT into OUT.
-ctl() {
-	local out=$1
-	shift
-	"$EM_CTL" postfix-config -c "$CONF" "$@" >"$out" || return 1
-	cat "$out"
-	[ -s "$out" ] || { echo "egress-ctl printed nothing"; return 1; }
-}
-
 # clone TRANSPORT IP [HELO]: the generated master.cf has an smtp clone
 # TRANSPORT bound to IP (enforced), with HELO if given.
 clone() {
@@ -104,29 +94,6 @@ send_many() {
 	done
 }
 
-# index: one line per delivery, "SUBJECT<TAB>SOURCE-IP<TAB>QUEUE-ID<TAB>
-# ROUTE-HEADERS"; the queue id is the rig Postfix's (its Received header).
-index() {
-	local f ip
-	rig_sink_files | while IFS= read -r f; do
-		ip=$(rig_sink_record "$f" X-Client-Addr)
-		rig_sink_message "$f" | awk -v ip="$ip" '
-		function take(l, m) {
-			if (l ~ /^Subject: /) subj = substr(l, 10)
-			if (qid == "" && match(l, /by mta\.rig\.test \(Postfix\) with [A-Za-z]+ id [0-9A-Za-z]+/)) {
-				m = substr(l, RSTART, RLENGTH); sub(/.* id /, "", m); qid = m
-			}
-			if (tolower(l) ~ /^x-egress-route:/) rh++
-		}
-		done { next }
-		/^[ \t]/ { h = h $0; next }
-		{ if (h != "") take(h); h = $0; if ($0 == "") done = 1 }
-		END { if (!done && h != "") take(h)
-		      printf "%s\t%s\t%s\t%d\n", subj, ip, (qid == "" ? "-" : qid), rh }'
-	done >"$RIG_DIR/index"
-	cat "$RIG_DIR/index"
-}
-
 # from_ip SUBJECT IP...: that message was delivered from one of the IPs.
 from_ip() {
 	local subj=$1 ip
@@ -158,11 +125,6 @@ all_from() {
 	echo "$got deliveries match /$ere/, expected $n; from other IPs than $*:"
 	echo "$bad" | head -n 20
 	return 1
-}
-
-# count_from ERE IP: deliveries with a Subject matching ERE sent from IP.
-count_from() {
-	awk -F'\t' -v e="$1" -v ip="$2" '$1 ~ e && $2 == ip' "$RIG_DIR/index" | wc -l
 }
 
 # share_ok ERE IP LO HI: LO <= deliveries from IP <= HI.
