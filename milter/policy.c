@@ -28,7 +28,8 @@
  *	the tenant owns its domain (for internal networks the owner of the
  *	From domain is the tenant), and starts one signer per key of the
  *	owning domain entry plus the provider's keys; then it chooses the
- *	egress (skipping egresses over today's warm-up cap) and checks the
+ *	egress (skipping egresses over today's warm-up cap, preferring those
+ *	the sender's SPF authorizes) and checks the
  *	remaining rate limits. policy_body() and policy_eom() feed and
  *	finish the signers.
  *
@@ -59,6 +60,7 @@
 #include "rl.h"
 #include "route.h"
 #include "sign.h"
+#include "spf.h"
 #include "tenant.h"
 #include "txn.h"
 
@@ -314,13 +316,28 @@ policy_usable(void *ctx, const struct cfg_egress *e)
 	return (rl_take_warmup(ctx, e));
 }
 
+/* policy_prefer - route hook: the sender's SPF authorizes this egress */
+
+static int
+policy_prefer(void *ctx, const struct cfg_egress *e)
+{
+	struct txn *tx = ctx;
+	const struct cfg *cf = tx->t_conn->c_cfg;
+
+	if (!cf->cf_align || !cf->cf_spf || cf->cf_spf_server == NULL)
+		return (0);
+	return (spf_check(cf->cf_spf_server, e->ce_ip, e->ce_helo ?
+	    e->ce_helo : cf->cf_helo, tx->t_sender ? tx->t_sender : "") ==
+	    ALIGN_SPF_PASS);
+}
+
 /* policy_route - the egress of this message */
 
 static enum verdict
 policy_route(struct txn *tx)
 {
 	const struct cfg *cf = tx->t_conn->c_cfg;
-	struct route_hooks h = { tx, policy_usable, NULL };
+	struct route_hooks h = { tx, policy_usable, policy_prefer };
 	int	error;
 
 	if (tx->t_tenant->ct_pool == NULL)

@@ -13,7 +13,8 @@
  *	available; nor is one that h->rh_usable() turns down (0: over its
  *	warm-up cap for today). Egresses that h->rh_prefer() prefers (the
  *	sender's SPF authorizes their address) are drawn first; the others
- *	only when no preferred one is usable. When none of the pool is
+ *	only when no preferred one is usable. rh_prefer() is asked only
+ *	when the pool has more than one egress up. When none of the pool is
  *	available the overflow pool is tried, and its overflow, at most
  *	ROUTE_MAX_HOPS pools (a loop of overflows ends). *chosen_pool tells
  *	which pool gave the egress. h may be NULL.
@@ -83,12 +84,14 @@ route_pick(const struct cfg_pool *pool, const struct route_hooks *h,
 {
 	unsigned char state[ROUTE_MAX_EGRESS];	/* 0 out, 1 other, 2 pref */
 	unsigned long total;
-	size_t	i;
+	size_t	i, up = 0;
 	int	tier, r;
 
 	for (i = 0; i < pool->cp_egress.n; i++)
-		state[i] = CFG_EGRESS(pool, i)->ce_down ? 0 : h && h->rh_prefer &&
-		    h->rh_prefer(h->rh_ctx, CFG_EGRESS(pool, i)) ? 2 : 1;
+		up += (state[i] = !CFG_EGRESS(pool, i)->ce_down);
+	for (i = 0; up > 1 && h && h->rh_prefer && i < pool->cp_egress.n; i++)
+		if (state[i] && h->rh_prefer(h->rh_ctx, CFG_EGRESS(pool, i)))
+			state[i] = 2;
 	for (tier = 2; tier >= 1; tier--) {
 		while ((total = route_weight(pool, state, tier)) > 0) {
 			i = route_draw(pool, state, tier, total);

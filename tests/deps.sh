@@ -6,7 +6,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libssl-dev libhiredis-dev publicsuffix"
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl
- util-linux procps opendkim python3-spf
+ util-linux procps iproute2 opendkim python3-spf
  libmail-dmarc-perl redis-server redis-tools faketime"
 
 deps_install() {

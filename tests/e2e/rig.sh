@@ -192,7 +192,10 @@ rig_init() {
 }
 
 # Re-run the calling script in a private mount namespace, so that the
-# bind-mounted /etc/resolv.conf is seen by this test only.
+# bind-mounted /etc/resolv.conf is seen by this test only.  With
+# RIG_NETNS_ADDRS ("192.0.2.2/32 ..."), also in a private network
+# namespace whose loopback carries those addresses (the machine's own
+# interfaces are not touched).
 _rig_reexec() {
 	local script
 	script=$(readlink -f -- "$0")
@@ -201,6 +204,15 @@ _rig_reexec() {
 		exit 1
 	fi
 	export EGRESS_RIG_NS=1
+	if [ -n "${RIG_NETNS_ADDRS:-}" ]; then
+		# A private network too: its own loopback, with these extra
+		# addresses (e.g. egress IPs outside 127/8) on it.
+		exec unshare --mount --net --propagation private -- /bin/bash -c \
+		    'ip link set lo up && for a in $RIG_NETNS_ADDRS; do
+			ip addr add "$a" dev lo || exit 1; done &&
+		    mount --make-rprivate / && exec /bin/bash "$@"' rig-ns \
+		    "$script" "$@"
+	fi
 	exec unshare --mount --propagation private -- /bin/bash -c \
 		'mount --make-rprivate / && exec /bin/bash "$@"' rig-ns \
 		"$script" "$@"
