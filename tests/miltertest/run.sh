@@ -116,6 +116,8 @@ chmod 600 "$T/rsa.pem" "$T/ed25519.pem"
 # uid, and the key files must belong to that user.
 if [ "$(id -u)" -eq 0 ]; then
 	run_user=nobody
+	# owned by the daemon's user, the keys can be re-read on SIGHUP
+	chown nobody "$T/rsa.pem" "$T/ed25519.pem"
 else
 	run_user=$(id -un)
 fi
@@ -307,6 +309,26 @@ log_lacks "rl: no internal error in rate limits" "internal error in rate limits"
 log_lacks "no callback ran without its state" \
     "callback without connection or message state"
 log_lacks "no signing errors" "cannot (start|insert|remove)|signature d=.*: "
+
+# ------------------------------------------------------------ reload
+
+# SIGHUP: a new snapshot; the rate-limit counters carry over.
+kill -HUP "$milter_pid"
+for _ in $(seq 1 50); do
+	grep -q 'reloaded ' "$LOG" && break
+	sleep 0.1
+done
+if "$MILTERTEST" -s "$MT_DIR/_rl_after_reload.lua" \
+    -D "SOCKET=unix:$T/milter.sock" -D "MT_DIR=$MT_DIR" \
+    -D "ACME_RSA_SEL=$ACME_RSA_SEL" -D "ACME_ED_SEL=$ACME_ED_SEL" \
+    -D "BETA_SEL=$BETA_SEL" >"$T/reload.out" 2>&1 &&
+    grep -q 'reloaded ' "$LOG"; then
+	ok "SIGHUP: spent rate-limit budgets stay spent on the new config"
+else
+	not_ok "SIGHUP: spent rate-limit budgets stay spent on the new config"
+	diag_file "$T/reload.out"
+	diag_file "$LOG" 10
+fi
 
 # ------------------------------------------------------------ stop
 
