@@ -58,6 +58,7 @@
 #include "cfg_int.h"
 #include "cfg_params.h"
 #include "dns.h"
+#include "dsig.h"
 #include "keys.h"
 #include "log.h"
 #include "psl.h"
@@ -899,6 +900,7 @@ cfg_hook_top(struct cfg_loader *ld, config_setting_t *s, void *base)
 	}
 	if (!(ld->flags & CFG_LOAD_KEYS))
 		return (0);
+	cf->cf_dsiglib = dsig_lib_new(cf);
 	if ((cf->cf_signlib = sign_lib_new(cf, err, sizeof(err))) == NULL)
 		return (cfg_fail(ld, s, "signing library: %s", err));
 	return (0);
@@ -999,6 +1001,7 @@ cfg_free(struct cfg *cf)
 	if (cf == NULL)
 		return;
 	sign_lib_free(cf->cf_signlib);
+	dsig_lib_free(cf->cf_dsiglib);
 	psl_free(cf->cf_psl);
 	dns_cache_free(cf->cf_dns);
 	spf_free(cf->cf_spf_server);

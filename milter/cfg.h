@@ -8,6 +8,7 @@
 #include "cidr.h"
 
 struct dns_cache;
+struct dsig_lib;
 struct rl;
 struct rl_backend;
 struct key;
@@ -33,6 +34,11 @@ enum cfg_rl_failure {		/* a rule when Redis cannot answer */
 	CFG_RLF_LOCAL,			/* the in-memory limiter decides */
 	CFG_RLF_TEMPFAIL,
 	CFG_RLF_ACCEPT
+};
+
+enum cfg_sign_engine {
+	CFG_ENGINE_NATIVE,		/* dsig(3): keys parsed once */
+	CFG_ENGINE_LIBOPENDKIM		/* sign(3) */
 };
 
 enum cfg_canon {
@@ -168,6 +174,7 @@ struct cfg {
 	struct cfg_strlist cf_oversign;
 	int	cf_expire;
 	int	cf_min_rsa_bits;
+	int	cf_sign_engine;			/* enum cfg_sign_engine */
 	struct cfg_domain cf_provider;		/* cd_name NULL: none */
 	/* alignment { } */
 	int	cf_align;
@@ -202,6 +209,7 @@ struct cfg {
 	gid_t	cf_gid;
 	gid_t	cf_socket_gid;
 	struct sign_lib *cf_signlib;
+	struct dsig_lib *cf_dsiglib;
 	struct psl *cf_psl;
 	struct dns_cache *cf_dns;
 	struct spf *cf_spf_server;

@@ -131,6 +131,9 @@ const struct cfg_param cfg_params[] = {
 	"signature lifetime in seconds (x= tag); 0 for none"},
 	{"signing", "min_rsa_bits", CFG_T_INT, NULL, 0, "1024", 1024, 16384,
 	IN(cfg, cf_min_rsa_bits), 0, "shortest RSA key accepted"},
+	{"signing", "engine", CFG_T_ENUM, "native|libopendkim", 0, "native", 0,
+	0, IN(cfg, cf_sign_engine), 0,
+	"native: our signer, keys parsed once; libopendkim: the reference"},
 	{"signing", "provider", CFG_T_GROUP, "provider", 0, NULL, 0, 0,
 	IN(cfg, cf_provider), 0,
 	"optional second signature with the relay's own domain on every "

@@ -10,12 +10,27 @@
  *	const char *keys_alg_name(enum key_alg alg);
  *	int	keys_public_record(const struct key *key, char *buf,
  *		    size_t size);
+ *
+ *	struct keys_sha256 *keys_sha256_new(void);
+ *	void	keys_sha256_update(struct keys_sha256 *h, const void *buf,
+ *		    size_t len);
+ *	int	keys_sha256_final(struct keys_sha256 *h,
+ *		    unsigned char out[KEYS_SHA256_LEN]);
+ *	void	keys_sha256_free(struct keys_sha256 *h);
+ *	int	keys_sign(const struct key *key,
+ *		    const unsigned char dg[KEYS_SHA256_LEN],
+ *		    unsigned char *sig, size_t *siglen);
  * DESCRIPTION
  *	keys_load() opens a PEM private key file, refuses it unless it is a
  *	regular file owned by root or by owner (the daemon's user) with no
  *	group or other permission bits, parses it with OpenSSL to learn its
  *	algorithm (RSA or Ed25519) and size, refuses RSA keys shorter than
  *	min_rsa_bits, and keeps the PEM text for the signer.
+ *
+ *	The parsed key (an OpenSSL EVP_PKEY) is kept with the PEM text, so
+ *	keys_sign() signs without parsing the key again: RSA PKCS#1 v1.5 or
+ *	Ed25519 over a SHA-256 digest. keys_sha256_*() are the streaming
+ *	SHA-256 the signer hashes with (OpenSSL stays in this file).
  *
  *	keys_public_record() writes the DNS TXT record that publishes the
  *	key: "v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>" for RSA and
@@ -35,6 +50,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +60,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "keys.h"
@@ -173,7 +190,7 @@ keys_load(const char *path, uid_t owner, int min_rsa_bits, char *err,
 	key->k_pemlen = len;
 	key->k_bits = EVP_PKEY_get_bits(pk);
 	type = EVP_PKEY_get_base_id(pk);
-	EVP_PKEY_free(pk);
+	key->k_pkey = pk;		/* parsed once, shared read-only */
 	if (type == EVP_PKEY_RSA)
 		key->k_alg = KEY_ALG_RSA;
 	else if (type == EVP_PKEY_ED25519)
@@ -202,7 +219,103 @@ keys_free(struct key *key)
 	if (key == NULL)
 		return;
 	xfree_secret(key->k_pem, KEYS_MAX_FILE + 1);
+	EVP_PKEY_free(key->k_pkey);
 	free(key);
+}
+
+/* keys_md - SHA-256, fetched once (implicit fetches take locks) */
+
+static EVP_MD *keys_sha256_md;
+static pthread_once_t keys_md_once = PTHREAD_ONCE_INIT;
+
+static void
+keys_md_fetch(void)
+{
+	keys_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+keys_md(void)
+{
+	pthread_once(&keys_md_once, keys_md_fetch);
+	return (keys_sha256_md);
+}
+
+/* keys_sha256_new - a SHA-256 context; NULL when memory runs out */
+
+struct keys_sha256 *
+keys_sha256_new(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (keys_md() == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		return (NULL);
+	if (EVP_DigestInit_ex(ctx, keys_md(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return (NULL);
+	}
+	return ((struct keys_sha256 *)ctx);
+}
+
+/* keys_sha256_update - hash more bytes */
+
+void
+keys_sha256_update(struct keys_sha256 *h, const void *buf, size_t len)
+{
+	if (len > 0)
+		(void)EVP_DigestUpdate((EVP_MD_CTX *)h, buf, len);
+}
+
+/* keys_sha256_final - the digest; 0 or -1 */
+
+int
+keys_sha256_final(struct keys_sha256 *h, unsigned char out[KEYS_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	return (EVP_DigestFinal_ex((EVP_MD_CTX *)h, out, &n) == 1 &&
+	    n == KEYS_SHA256_LEN ? 0 : -1);
+}
+
+/* keys_sha256_free - free a context (NULL ok) */
+
+void
+keys_sha256_free(struct keys_sha256 *h)
+{
+	EVP_MD_CTX_free((EVP_MD_CTX *)h);
+}
+
+/*
+ * keys_sign - sign a SHA-256 digest of the headers: RSASSA-PKCS1-v1_5
+ * for RSA (RFC 6376), Ed25519 over the digest itself (RFC 8463). Both are
+ * deterministic. Returns 0 with the signature in sig (*siglen updated),
+ * -1 on failure.
+ */
+int
+keys_sign(const struct key *key, const unsigned char dg[KEYS_SHA256_LEN],
+    unsigned char *sig, size_t *siglen)
+{
+	EVP_PKEY_CTX *pc;
+	EVP_MD_CTX *mc;
+	int	ok;
+
+	if (key->k_alg == KEY_ALG_ED25519) {
+		if ((mc = EVP_MD_CTX_new()) == NULL)
+			return (-1);
+		ok = EVP_DigestSignInit_ex(mc, NULL, NULL, NULL, NULL,
+		    key->k_pkey, NULL) == 1 &&
+		    EVP_DigestSign(mc, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
+		EVP_MD_CTX_free(mc);
+		return (ok ? 0 : -1);
+	}
+	if ((pc = EVP_PKEY_CTX_new(key->k_pkey, NULL)) == NULL)
+		return (-1);
+	ok = EVP_PKEY_sign_init(pc) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(pc, keys_md()) == 1 &&
+	    EVP_PKEY_sign(pc, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
+	EVP_PKEY_CTX_free(pc);
+	return (ok ? 0 : -1);
 }
 
 /* keys_alg_name - the DKIM a= tag value */

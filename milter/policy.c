@@ -53,6 +53,7 @@
 #include "cfg.h"
 #include "cidr.h"
 #include "conn.h"
+#include "dsig.h"
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
@@ -270,6 +271,49 @@ policy_check_owner(struct txn *tx, enum verdict *v)
 	return (NULL);
 }
 
+/* policy_sig_header - one header to a signature, either engine */
+
+static int
+policy_sig_header(struct txn_sig *ts, const char *name, const char *value)
+{
+	return (ts->ts_dsig ? dsig_header(ts->ts_dsig, name, value) :
+	    sign_header(ts->ts_signer, name, value));
+}
+
+/* policy_sig_eoh - end of headers, either engine */
+
+static int
+policy_sig_eoh(struct txn_sig *ts)
+{
+	return (ts->ts_dsig ? dsig_eoh(ts->ts_dsig) : sign_eoh(ts->ts_signer));
+}
+
+/* policy_sig_body - a body chunk, either engine */
+
+static int
+policy_sig_body(struct txn_sig *ts, const unsigned char *buf, size_t len)
+{
+	return (ts->ts_dsig ? dsig_body(ts->ts_dsig, buf, len) :
+	    sign_body(ts->ts_signer, buf, len));
+}
+
+/* policy_sig_end - the header value, either engine */
+
+static char *
+policy_sig_end(struct txn_sig *ts)
+{
+	return (ts->ts_dsig ? dsig_end(ts->ts_dsig) : sign_end(ts->ts_signer));
+}
+
+/* policy_sig_error - the last reason, either engine */
+
+static const char *
+policy_sig_error(const struct txn_sig *ts)
+{
+	return (ts->ts_dsig ? dsig_error(ts->ts_dsig) :
+	    sign_error(ts->ts_signer));
+}
+
 /* policy_add_signer - start one signature and replay the headers */
 
 static int
@@ -286,9 +330,14 @@ policy_add_signer(struct txn *tx, const struct cfg_domain *d,
 		return (0);
 	}
 	ts = &tx->t_sigs[tx->t_nsigs];
-	ts->ts_signer = sign_begin(cf->cf_signlib, k->ck_key, d->cd_name,
-	    k->ck_selector, tx->t_queue_id ? tx->t_queue_id : "NOQUEUE");
-	if (ts->ts_signer == NULL) {
+	if (cf->cf_sign_engine == CFG_ENGINE_NATIVE)
+		ts->ts_dsig = dsig_begin(cf->cf_dsiglib, k->ck_key, d->cd_name,
+		    k->ck_selector);
+	else
+		ts->ts_signer = sign_begin(cf->cf_signlib, k->ck_key,
+		    d->cd_name, k->ck_selector, tx->t_queue_id ?
+		    tx->t_queue_id : "NOQUEUE");
+	if (ts->ts_dsig == NULL && ts->ts_signer == NULL) {
 		txn_log(tx, LOG_ERR, "cannot start signature d=%s s=%s",
 		    d->cd_name, k->ck_selector);
 		return (-1);
@@ -297,12 +346,12 @@ policy_add_signer(struct txn *tx, const struct cfg_domain *d,
 	ts->ts_key = k;
 	tx->t_nsigs++;
 	for (i = 0; i < tx->t_hdrs.hl_count; i++)
-		if (sign_header(ts->ts_signer, tx->t_hdrs.hl_items[i].h_name,
+		if (policy_sig_header(ts, tx->t_hdrs.hl_items[i].h_name,
 		    tx->t_hdrs.hl_items[i].h_value) == -1)
 			break;
-	if (i < tx->t_hdrs.hl_count || sign_eoh(ts->ts_signer) == -1) {
+	if (i < tx->t_hdrs.hl_count || policy_sig_eoh(ts) == -1) {
 		txn_log(tx, LOG_ERR, "signature d=%s s=%s: %s", d->cd_name,
-		    k->ck_selector, sign_error(ts->ts_signer));
+		    k->ck_selector, policy_sig_error(ts));
 		return (-1);
 	}
 	return (0);
@@ -398,10 +447,10 @@ policy_body(struct txn *tx, const unsigned char *buf, size_t len)
 
 	tx->t_body_bytes += len;
 	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++) {
-		if (sign_body(tx->t_sigs[i].ts_signer, buf, len) == -1) {
+		if (policy_sig_body(&tx->t_sigs[i], buf, len) == -1) {
 			txn_log(tx, LOG_ERR, "signature d=%s: %s",
 			    tx->t_sigs[i].ts_domain->cd_name,
-			    sign_error(tx->t_sigs[i].ts_signer));
+			    policy_sig_error(&tx->t_sigs[i]));
 			return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error,
 			    "4.3.0", "internal error while signing"));
 		}
@@ -419,10 +468,10 @@ policy_eom(struct txn *tx)
 
 	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++) {
 		ts = &tx->t_sigs[i];
-		if ((ts->ts_value = sign_end(ts->ts_signer)) == NULL) {
+		if ((ts->ts_value = policy_sig_end(ts)) == NULL) {
 			txn_log(tx, LOG_ERR, "signature d=%s s=%s: %s",
 			    ts->ts_domain->cd_name, ts->ts_key->ck_selector,
-			    sign_error(ts->ts_signer));
+			    policy_sig_error(ts));
 			return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error,
 			    "4.3.0", "internal error while signing"));
 		}

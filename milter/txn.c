@@ -46,6 +46,7 @@
 
 #include "cfg.h"
 #include "conn.h"
+#include "dsig.h"
 #include "rl.h"
 #include "sign.h"
 #include "txn.h"
@@ -81,6 +82,7 @@ txn_free(struct txn *tx)
 		return;
 	for (i = 0; i < tx->t_nsigs; i++) {
 		sign_free(tx->t_sigs[i].ts_signer);
+		dsig_free(tx->t_sigs[i].ts_dsig);
 		free(tx->t_sigs[i].ts_value);
 	}
 	rl_release(tx);

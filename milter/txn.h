@@ -16,13 +16,15 @@ struct cfg_key;
 struct cfg_pool;
 struct cfg_tenant;
 struct signer;
+struct dsig;
 struct rl_hold;
 struct rl_rcpt_domain;
 
 #define TXN_MAX_SIGS	8		/* signatures on one message */
 
 struct txn_sig {
-	struct signer *ts_signer;
+	struct signer *ts_signer;		/* signing.engine libopendkim */
+	struct dsig *ts_dsig;			/* signing.engine native */
 	const struct cfg_domain *ts_domain;	/* d= */
 	const struct cfg_key *ts_key;		/* s=, key */
 	char	*ts_value;			/* header value at eom */

@@ -1,0 +1,330 @@
+#!/bin/bash
+# milter_bench.sh - egress-milter against OpenDKIM: same keys, same messages,
+# same run, cells interleaved.  A benchmark: it prints figures and asserts
+# nothing (it fails only when it cannot run at all).  Called by `make bench`.
+#
+#   tests/bench/milter_bench.sh BUILDDIR [OUTDIR]
+#
+# BUILDDIR holds egress-milter and mload (BUILDDIR/tests/bench/mload, or
+# BUILDDIR/mload).  With OUTDIR, the table is also written to
+# OUTDIR/milter_bench.tsv.  Environment: BENCH_SECS (seconds per cell,
+# default 5), BENCH_PORT (TCP ports BENCH_PORT and BENCH_PORT+1 on
+# 127.0.0.1, default 11040), OPENDKIM (default /usr/sbin/opendkim),
+# BENCH_KEEP=1 keeps the scratch directory (daemon logs).
+#
+# In a scratch directory: one RSA-2048 and one Ed25519 key, and for each
+# of rsa, ed25519 and dual (both keys) an egress-milter and an OpenDKIM
+# signing acme.example over a unix socket.  For 4 KiB and 64 KiB messages
+# and 1, 8 and 32 connections, mload drives each daemon for BENCH_SECS,
+# egress-milter and OpenDKIM back to back (which goes first alternates),
+# reading each daemon's CPU time from /proc.  Then one TCP row per daemon
+# (RSA, 4 KiB, one connection): its p99 shows the delayed-ACK stall.
+#
+# OpenDKIM gets its cheapest setup: one key with KeyFile (loaded once) for
+# rsa and ed25519 (SignatureAlgorithm ed25519-sha256), KeyTable and
+# SigningTable with MultipleSignatures for dual.  OpenDKIM 2.11 has one
+# global SignatureAlgorithm, so it cannot sign with an RSA and an Ed25519
+# key in one pass; each configuration is probed first and a daemon that
+# does not add one signature per key is reported, not measured.
+set -u
+
+builddir=${1:?usage: milter_bench.sh BUILDDIR [OUTDIR]}
+outdir=${2:-}
+secs=${BENCH_SECS:-5}
+port=${BENCH_PORT:-11040}
+opendkim=${OPENDKIM:-/usr/sbin/opendkim}
+em=$builddir/egress-milter
+mload=$builddir/tests/bench/mload
+[ -x "$mload" ] || mload=$builddir/mload
+from=bench@acme.example
+sizes="4k 64k"
+algs="rsa ed25519 dual"
+concs="1 8 32"
+
+for f in "$em" "$mload"; do
+	[ -x "$f" ] || { echo "milter_bench: $f: not built" >&2; exit 1; }
+done
+command -v openssl >/dev/null || { echo "milter_bench: no openssl" >&2; exit 1; }
+have_od=1
+[ -x "$opendkim" ] || { have_od=0; echo "milter_bench: $opendkim not installed: egress-milter only"; }
+if [ "$(id -u)" = 0 ]; then
+	run_user=nobody		# egress-milter refuses to stay root
+else
+	run_user=$(id -un)
+fi
+
+dir=$(mktemp -d /tmp/milter-bench.XXXXXX) || exit 1
+chmod 755 "$dir"		# the sockets are reached after the drop
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "milter_bench: kept $dir"
+	else
+		rm -rf "$dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- keys and configurations ------------------------------------------------
+
+(umask 077
+ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+     -out "$dir/rsa.pem" 2>/dev/null &&
+ openssl genpkey -algorithm ED25519 -out "$dir/ed.pem" 2>/dev/null) ||
+	{ echo "milter_bench: openssl genpkey failed" >&2; exit 1; }
+chmod 600 "$dir/rsa.pem" "$dir/ed.pem"
+
+# em_conf ALG SOCKET: an egress-milter configuration on stdout
+em_conf() {
+	local rsa="{ selector = \"rsa\"; file = \"$dir/rsa.pem\"; }"
+	local ed="{ selector = \"ed\"; file = \"$dir/ed.pem\"; }"
+	local keys
+	case $1 in
+	rsa)	keys=$rsa ;;
+	ed25519) keys=$ed ;;
+	dual)	keys="$rsa, $ed" ;;
+	esac
+	cat <<EOF
+alignment: { enabled = false; };
+milter: { socket = "$2"; user = "$run_user"; shutdown_timeout = 2; };
+domains = ( { name = "acme.example"; keys = ( $keys ); } );
+EOF
+}
+
+# od_conf ALG SOCKET: an OpenDKIM configuration on stdout
+od_conf() {
+	cat <<EOF
+Mode			s
+Socket			$2
+Canonicalization	relaxed/relaxed
+OversignHeaders		From
+Background		no
+Syslog			no
+# The scratch directory is under /tmp (writable by all): OpenDKIM's safe
+# key check refuses any key below it.  egress-milter checks the files.
+RequireSafeKeys		no
+EOF
+	case $1 in
+	rsa)	printf 'Domain\t\t\tacme.example\nSelector\t\trsa\n'
+		printf 'KeyFile\t\t\t%s\n' "$dir/rsa.pem" ;;
+	ed25519) printf 'Domain\t\t\tacme.example\nSelector\t\ted\n'
+		printf 'KeyFile\t\t\t%s\n' "$dir/ed.pem"
+		printf 'SignatureAlgorithm\ted25519-sha256\n' ;;
+	dual)	printf 'rsa acme.example:rsa:%s\ned acme.example:ed:%s\n' \
+		    "$dir/rsa.pem" "$dir/ed.pem" >"$dir/keytable"
+		printf '*@acme.example rsa\n*@acme.example ed\n' \
+		    >"$dir/signingtable"
+		printf 'KeyTable\t\tfile:%s\n' "$dir/keytable"
+		printf 'SigningTable\t\trefile:%s\n' "$dir/signingtable"
+		printf 'MultipleSignatures\tyes\n' ;;
+	esac
+}
+
+# nkeys ALG: signatures expected per message
+nkeys() { [ "$1" = dual ] && echo 2 || echo 1; }
+
+# ---- daemons ------------------------------------------------------------------
+
+# start NAME SOCKET CMD...: start a daemon (log in the scratch dir), wait
+# until mload can talk to it; sets $started to its PID (empty on failure)
+start() {
+	local name=$1 sock=$2 i
+	shift 2
+	"$@" >"$dir/$name.log" 2>&1 &
+	started=$!
+	pids+=("$started")
+	for i in $(seq 1 100); do
+		if ! kill -0 "$started" 2>/dev/null; then
+			echo "milter_bench: $name exited:" >&2
+			tail -5 "$dir/$name.log" >&2
+			started=
+			return 1
+		fi
+		"$mload" -s "$sock" -c 1 -n 1 -F "$from" -q \
+		    >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "milter_bench: $name not answering on $sock" >&2
+	started=
+	return 1
+}
+
+# stop PID: stop a daemon we started
+stop() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# field KEY LINE...: one key=value of mload's last line ("-" if missing)
+field() {
+	local k=$1 kv
+	shift
+	for kv in $*; do
+		[ "${kv%%=*}" = "$k" ] && { echo "${kv#*=}"; return; }
+	done
+	echo -
+}
+
+# probe SOCKET ALG: empty if the daemon signs every message once per key,
+# else what went wrong
+probe() {
+	local line
+	line=$("$mload" -s "$1" -c 1 -n 20 -F "$from" -q 2>&1 | tail -1)
+	if [ "$(field ok $line)" = 20 ] &&
+	    [ "$(field inserts_per_msg $line)" = "$(nkeys "$2").00" ]; then
+		return 0
+	fi
+	echo "ok=$(field ok $line) tempfail=$(field tempfail $line)" \
+	    "err=$(field err $line)" \
+	    "inserts_per_msg=$(field inserts_per_msg $line)"
+	return 1
+}
+
+# measure SOCKET PID SIZE C: mload's last line for one cell
+measure() {
+	"$mload" -s "$1" -p "$2" -S "$3" -c "$4" -t "$secs" -F "$from" -q \
+	    2>>"$dir/mload.err" | tail -1
+}
+
+# ---- the table -----------------------------------------------------------------
+
+fmt='%-5s %-7s %-4s %3s | %8s %7s %7s %6s | %8s %7s %7s %6s | %6s\n'
+tsv=
+[ -n "$outdir" ] && { mkdir -p "$outdir" && tsv=$outdir/milter_bench.tsv; }
+notes=()
+
+header() {
+	printf "$fmt" size alg sock c "em/s" p50 p99 cpu "od/s" p50 p99 cpu \
+	    "em/od"
+	printf '%s\n' "------------------------------------------------------------------------------------------"
+	[ -n "$tsv" ] && printf 'size\talg\ttransport\tc\tem_rate\tem_p50_ms\tem_p99_ms\tem_cpu_ms\tem_inserts\tem_err\tod_rate\tod_p50_ms\tod_p99_ms\tod_cpu_ms\tod_inserts\tod_err\tratio\n' >"$tsv"
+}
+
+# row SIZE ALG TRANSPORT C EMLINE ODLINE: print and record one cell
+row() {
+	local e=$5 o=$6 er orate ratio
+	er=$(field rate $e)
+	orate=$(field rate $o)
+	ratio=-
+	if [ "$er" != - ] && [ "$orate" != - ]; then
+		ratio=$(awk -v a="$er" -v b="$orate" \
+		    'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	fi
+	printf "$fmt" "$1" "$2" "$3" "$4" \
+	    "$er" "$(field p50_ms $e)" "$(field p99_ms $e)" \
+	    "$(field cpu_ms_per_msg $e)" \
+	    "$orate" "$(field p50_ms $o)" "$(field p99_ms $o)" \
+	    "$(field cpu_ms_per_msg $o)" "$ratio"
+	[ -n "$tsv" ] && printf '%s\t' "$1" "$2" "$3" "$4" \
+	    "$er" "$(field p50_ms $e)" "$(field p99_ms $e)" \
+	    "$(field cpu_ms_per_msg $e)" "$(field inserts_per_msg $e)" \
+	    "$(field err $e)" \
+	    "$orate" "$(field p50_ms $o)" "$(field p99_ms $o)" \
+	    "$(field cpu_ms_per_msg $o)" "$(field inserts_per_msg $o)" \
+	    "$(field err $o)" >>"$tsv" && printf '%s\n' "$ratio" >>"$tsv"
+	check "egress-milter" "$1 $2 $3 c=$4" "$e" "$(nkeys "$2")"
+	[ -n "$o" ] && check "opendkim" "$1 $2 $3 c=$4" "$o" "$(nkeys "$2")"
+	return 0
+}
+
+# check WHO CELL LINE NKEYS: note errors or missing signatures
+check() {
+	local ins err tf
+	ins=$(field inserts_per_msg $3)
+	err=$(field err $3)
+	tf=$(field tempfail $3)
+	if [ "$ins" != "$4.00" ] || [ "$err" != 0 ] || [ "$tf" != 0 ]; then
+		notes+=("$1 $2: inserts_per_msg=$ins err=$err tempfail=$tf")
+	fi
+}
+
+# cells ALG EMSOCK EMPID ODSOCK ODPID: every size and concurrency of one
+# algorithm, the two daemons back to back, alternating which goes first
+cells() {
+	local alg=$1 size c e o n=0
+	for size in $sizes; do
+		for c in $concs; do
+			e= o=
+			if [ $((n++ % 2)) = 1 ] && [ -n "$5" ]; then
+				o=$(measure "$4" "$5" "$size" "$c")
+				e=$(measure "$2" "$3" "$size" "$c")
+			else
+				e=$(measure "$2" "$3" "$size" "$c")
+				[ -n "$5" ] && o=$(measure "$4" "$5" "$size" "$c")
+			fi
+			row "$size" "$alg" unix "$c" "$e" "$o"
+		done
+	done
+}
+
+echo "milter_bench: $(nproc) CPU(s), ${secs} s per cell; egress-milter $("$em" -V 2>&1 | head -1); $([ $have_od = 1 ] && "$opendkim" -V 2>&1 | head -1)"
+echo "milter_bench: cpu = daemon CPU ms per message (all threads, /proc); p50/p99 in ms from MAIL to the final reply"
+header
+for alg in $algs; do
+	emsock=unix:$dir/em-$alg.sock
+	odsock=unix:$dir/od-$alg.sock
+	em_conf "$alg" "$emsock" >"$dir/em-$alg.conf"
+	start "em-$alg" "$emsock" "$em" -f -c "$dir/em-$alg.conf" || exit 1
+	empid=$started
+	if why=$(probe "$emsock" "$alg"); then :; else
+		echo "milter_bench: egress-milter does not sign ($alg): $why" >&2
+		exit 1
+	fi
+	odpid=
+	if [ $have_od = 1 ]; then
+		od_conf "$alg" "local:$dir/od-$alg.sock" >"$dir/od-$alg.conf"
+		start "od-$alg" "$odsock" "$opendkim" -f -x "$dir/od-$alg.conf" &&
+		    odpid=$started
+		if [ -n "$odpid" ] && ! why=$(probe "$odsock" "$alg"); then
+			notes+=("opendkim $alg: not measured: it does not add $(nkeys "$alg") signature(s) per message ($why)$([ "$alg" = dual ] && echo "; OpenDKIM 2.11 has one global SignatureAlgorithm, so no RSA + Ed25519 in one pass")")
+			stop "$odpid"
+			odpid=
+		fi
+	fi
+	cells "$alg" "$emsock" "$empid" "$odsock" "$odpid"
+	stop "$empid"
+	stop "$odpid"
+done
+
+# TCP: one connection, RSA, 4 KiB.  Neither libmilter nor the MTA side
+# sets TCP_NODELAY (nor does Postfix), so a milter that writes two replies
+# in a row at end of message waits for the MTA's delayed ACK.
+emsock=inet:$port@127.0.0.1
+odsock=inet:$((port + 1))@127.0.0.1
+for p in "$port" $((port + 1)); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		echo "milter_bench: 127.0.0.1:$p is in use (set BENCH_PORT)" >&2
+		exit 1
+	fi
+done
+em_conf rsa "$emsock" >"$dir/em-tcp.conf"
+start em-tcp "$emsock" "$em" -f -c "$dir/em-tcp.conf" || exit 1
+empid=$started
+odpid=
+if [ $have_od = 1 ]; then
+	od_conf rsa "$odsock" >"$dir/od-tcp.conf"
+	start od-tcp "$odsock" "$opendkim" -f -x "$dir/od-tcp.conf" &&
+	    odpid=$started
+fi
+e=$(measure "$emsock" "$empid" 4k 1)
+o=
+[ -n "$odpid" ] && o=$(measure "$odsock" "$odpid" 4k 1)
+row 4k rsa tcp 1 "$e" "$o"
+stop "$empid"
+stop "$odpid"
+
+for n in "${notes[@]}"; do
+	echo "note: $n"
+done
+if [ -s "$dir/mload.err" ]; then
+	echo "mload errors (first lines):"
+	head -5 "$dir/mload.err"
+fi
+[ -n "$tsv" ] && echo "milter_bench: wrote $tsv"
+exit 0
