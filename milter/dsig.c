@@ -14,6 +14,7 @@
  *	int	dsig_eoh(struct dsig *sg);
  *	int	dsig_body(struct dsig *sg, const unsigned char *buf,
  *		    size_t len);
+ *	void	dsig_share_body(struct dsig *sg, const struct dsig *with);
  *	char   *dsig_end(struct dsig *sg);
  *	const char *dsig_error(const struct dsig *sg);
  *	void	dsig_free(struct dsig *sg);
@@ -34,6 +35,10 @@
  *	folding at 75 columns (tab counted as 8; h= broken at colons, b= and
  *	bh= at the margin). With simple header canonicalization the header
  *	is one unfolded line, as sign(3) asks of libopendkim.
+ *
+ *	The signatures of one message share the library's canonicalization,
+ *	so dsig_share_body() lets a second one reuse the first one's body
+ *	hash (its body is then not fed at all).
  *
  *	Bare LFs are taken as CRLF, in headers and body. One difference
  *	from libopendkim is deliberate: with simple header canonicalization
@@ -95,6 +100,9 @@ struct dsig {
 	struct dsig_hdr *sg_hdrs;
 	size_t	sg_nhdrs;
 	struct keys_sha256 *sg_body;
+	const struct dsig *sg_bodysrc;	/* takes this one's body hash */
+	unsigned char sg_bh[KEYS_SHA256_LEN];
+	int	sg_bh_done;		/* sg_bh is final */
 	/* body canonicalization state */
 	size_t	sg_crlfs;		/* empty lines not yet written */
 	int	sg_wsp;			/* relaxed: whitespace pending */
@@ -292,11 +300,13 @@ dsig_body(struct dsig *sg, const unsigned char *buf, size_t len)
 	return (0);
 }
 
-/* dsig_body_end - the last line, then the body hash */
+/* dsig_body_end - the last line, then the body hash (once) */
 
 static int
-dsig_body_end(struct dsig *sg, unsigned char out[KEYS_SHA256_LEN])
+dsig_body_end(struct dsig *sg)
 {
+	if (sg->sg_bh_done)
+		return (0);
 	if (sg->sg_cr)
 		dsig_content(sg, '\r');
 	sg->sg_cr = 0;
@@ -306,7 +316,21 @@ dsig_body_end(struct dsig *sg, unsigned char out[KEYS_SHA256_LEN])
 	}
 	keys_sha256_update(sg->sg_body, sg->sg_out, sg->sg_outlen);
 	sg->sg_outlen = 0;
-	return (keys_sha256_final(sg->sg_body, out));
+	if (keys_sha256_final(sg->sg_body, sg->sg_bh) == -1)
+		return (-1);
+	sg->sg_bh_done = 1;
+	return (0);
+}
+
+/*
+ * dsig_share_body - sg takes its body hash from with (same library, so the
+ * same body canonicalization): the body is hashed once for both, and only
+ * with needs dsig_body()
+ */
+void
+dsig_share_body(struct dsig *sg, const struct dsig *with)
+{
+	sg->sg_bodysrc = with;
 }
 
 /* dsig_cat - append n bytes */
@@ -673,17 +697,19 @@ dsig_sign(struct dsig *sg, const char *bh, struct dsig_buf *b64)
 char *
 dsig_end(struct dsig *sg)
 {
-	unsigned char bh[KEYS_SHA256_LEN];
+	const unsigned char *bh;
 	struct dsig_buf bh64, b64, out;
+	struct dsig *src = (struct dsig *)sg->sg_bodysrc;
 
 	memset(&bh64, 0, sizeof(bh64));
 	memset(&b64, 0, sizeof(b64));
 	memset(&out, 0, sizeof(out));
-	if (dsig_body_end(sg, bh) == -1) {
+	if (dsig_body_end(src ? src : sg) == -1) {
 		dsig_fail(sg, "body hash failed");
 		return (NULL);
 	}
-	dsig_base64(&bh64, bh, sizeof(bh));
+	bh = src ? src->sg_bh : sg->sg_bh;
+	dsig_base64(&bh64, bh, KEYS_SHA256_LEN);
 	if (bh64.b_oom || dsig_sign(sg, bh64.b_s, &b64) == -1 ||
 	    dsig_value(sg, bh64.b_s, b64.b_s, &out) == -1) {
 		if (sg->sg_err[0] == '\0')

@@ -330,9 +330,10 @@ policy_add_signer(struct txn *tx, const struct cfg_domain *d,
 		return (0);
 	}
 	ts = &tx->t_sigs[tx->t_nsigs];
-	if (cf->cf_sign_engine == CFG_ENGINE_NATIVE)
-		ts->ts_dsig = dsig_begin(cf->cf_dsiglib, k->ck_key, d->cd_name,
-		    k->ck_selector);
+	if (cf->cf_sign_engine == CFG_ENGINE_NATIVE &&
+	    (ts->ts_dsig = dsig_begin(cf->cf_dsiglib, k->ck_key, d->cd_name,
+	    k->ck_selector)) != NULL && tx->t_nsigs > 0)
+		dsig_share_body(ts->ts_dsig, tx->t_sigs[0].ts_dsig);
 	else
 		ts->ts_signer = sign_begin(cf->cf_signlib, k->ck_key,
 		    d->cd_name, k->ck_selector, tx->t_queue_id ?
@@ -447,6 +448,8 @@ policy_body(struct txn *tx, const unsigned char *buf, size_t len)
 
 	tx->t_body_bytes += len;
 	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++) {
+		if (i > 0 && tx->t_sigs[i].ts_dsig != NULL)
+			continue;	/* shares the first one's body hash */
 		if (policy_sig_body(&tx->t_sigs[i], buf, len) == -1) {
 			txn_log(tx, LOG_ERR, "signature d=%s: %s",
 			    tx->t_sigs[i].ts_domain->cd_name,

@@ -242,6 +242,76 @@ verified(const struct msg *m, const struct setup *su, const char *sig,
 	return (ok);
 }
 
+/* sign_alone - one message, one key, every step fed */
+
+static char *
+sign_alone(const struct dsig_lib *dl, const struct key *k, const struct msg *m)
+{
+	struct dsig *sg = dsig_begin(dl, k, "example.com", "sel");
+	char   *v;
+	int	i;
+
+	for (i = 0; i < 12 && m->headers[i][0]; i++)
+		dsig_header(sg, m->headers[i][0], m->headers[i][1]);
+	dsig_eoh(sg);
+	for (i = 0; i < 4 && m->body[i]; i++)
+		dsig_body(sg, (const unsigned char *)m->body[i],
+		    strlen(m->body[i]));
+	v = dsig_end(sg);
+	dsig_free(sg);
+	return (v);
+}
+
+/* test_shared_body - a second signature reusing the first's body hash */
+
+static void
+test_shared_body(void)
+{
+	char	err[CFG_ERRLEN], *alone, *shared, *first;
+	const struct msg *m = &msgs[4];
+	struct dsig *a, *b;
+	struct cfg *cf;
+	const struct key *rsa, *ed;
+	int	i;
+
+	cf = tk_cfg("milter: { user = \"nobody\"; };\ndomains = ( { name = "
+	    "\"example.com\"; keys = ( { selector = \"sel\"; file = "
+	    "\"@D@/rsa2048.key\"; }, { selector = \"sel\"; file = "
+	    "\"@D@/ed.key\"; } ); } );\n", CFG_LOAD_KEYS, err, sizeof(err));
+	if (cf == NULL) {
+		TAP_OK(0, "shared body config: %s", err);
+		return;
+	}
+	rsa = CFG_KEY(CFG_DOMAIN(CFG_TENANT(cf, 0), 0), 0)->ck_key;
+	ed = CFG_KEY(CFG_DOMAIN(CFG_TENANT(cf, 0), 0), 1)->ck_key;
+	alone = sign_alone(cf->cf_dsiglib, ed, m);
+	a = dsig_begin(cf->cf_dsiglib, rsa, "example.com", "sel");
+	b = dsig_begin(cf->cf_dsiglib, ed, "example.com", "sel");
+	dsig_share_body(b, a);
+	for (i = 0; i < 12 && m->headers[i][0]; i++) {
+		dsig_header(a, m->headers[i][0], m->headers[i][1]);
+		dsig_header(b, m->headers[i][0], m->headers[i][1]);
+	}
+	for (i = 0; i < 4 && m->body[i]; i++)	/* only a gets the body */
+		dsig_body(a, (const unsigned char *)m->body[i],
+		    strlen(m->body[i]));
+	shared = dsig_end(b);		/* before a: the hash is made once */
+	first = dsig_end(a);
+	TAP_OK(alone && shared && strcmp(alone, shared) == 0,
+	    "a signature sharing another's body hash is the same as alone");
+	free(first);
+	first = sign_alone(cf->cf_dsiglib, rsa, m);
+	TAP_OK(first != NULL && strstr(first, "bh=") && strstr(shared, "bh=") &&
+	    strncmp(strstr(first, "bh="), strstr(shared, "bh="), 47) == 0,
+	    "both carry the same bh=");
+	free(first);
+	free(alone);
+	free(shared);
+	dsig_free(a);
+	dsig_free(b);
+	cfg_free(cf);
+}
+
 int
 main(void)
 {
@@ -308,5 +378,6 @@ main(void)
 	}
 	TAP_OK(checked > 20, "%d signatures checked by independent verifiers",
 	    checked);
+	test_shared_body();
 	return (tap_done());
 }
