@@ -14,6 +14,7 @@ struct conn {
 	int	c_has_addr;		/* 0: local submission, no address */
 	char	c_addrstr[INET6_ADDRSTRLEN + 1];
 	int	c_leadspc;		/* header values keep their space */
+	int	c_noreply;		/* no replies to headers and body */
 	unsigned long c_msgs;
 	struct txn *c_txn;		/* current message, or NULL */
 };

@@ -116,6 +116,20 @@ mlfi_verdict(SMFICTX *ctx, struct txn *tx, enum verdict v)
 	return (st);
 }
 
+/*
+ * mlfi_later - a header or body verdict: at once, or, when the MTA waits
+ * for no reply, kept for the next step that has one (eoh, eom)
+ */
+static sfsistat
+mlfi_later(SMFICTX *ctx, struct conn *c, enum verdict v)
+{
+	if (!c->c_noreply)
+		return (mlfi_verdict(ctx, c->c_txn, v));
+	if (v != VERDICT_CONTINUE)
+		c->c_txn->t_pending = (int)v;
+	return (SMFIS_NOREPLY);
+}
+
 /* mlfi_negotiate - ask only for what we use */
 
 static sfsistat
@@ -132,11 +146,21 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return (SMFIS_REJECT);
 	}
 	*pf0 = f0 & MLFI_ACTIONS;
-	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
 	*pf2 = *pf3 = 0;
 	if ((c = conn_new(NULL)) == NULL)
 		return (mlfi_broken(ctx, "negotiate"));
+	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
+	/*
+	 * On a unix socket, skip DATA and the replies to each header and body
+	 * chunk: a quarter of the round trips of a message. Not on TCP: the
+	 * MTA's commands would then go out back to back, and an MTA without
+	 * TCP_NODELAY (Postfix) waits for our delayed ACK, 40 ms a message.
+	 */
+	if (c->c_cfg != NULL && strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0)
+		*pf1 |= f1 & (SMFIP_NODATA | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	c->c_leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->c_noreply = (*pf1 & (SMFIP_NR_HDR | SMFIP_NR_BODY)) ==
+	    (SMFIP_NR_HDR | SMFIP_NR_BODY);
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		conn_free(c);
 		return (mlfi_broken(ctx, "negotiate"));
@@ -217,19 +241,21 @@ static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	char   *spaced;
-	sfsistat st;
+	char   *spaced = NULL;
+	enum verdict v;
 
 	if (c == NULL || c->c_txn == NULL)
-		return (mlfi_broken(ctx, "header"));
-	if (c->c_leadspc)
-		return (mlfi_verdict(ctx, c->c_txn,
-		    policy_header(c->c_txn, name, value)));
-	if (asprintf(&spaced, " %s", value) == -1)
-		return (mlfi_broken(ctx, "header"));
-	st = mlfi_verdict(ctx, c->c_txn, policy_header(c->c_txn, name, spaced));
+		return (c && c->c_noreply ? SMFIS_NOREPLY :
+		    mlfi_broken(ctx, "header"));
+	if (c->c_txn->t_pending)
+		return (SMFIS_NOREPLY);	/* refused already; said at eoh */
+	if (!c->c_leadspc && asprintf(&spaced, " %s", value) == -1)
+		v = txn_refuse(c->c_txn, c->c_cfg->cf_on_error, "4.3.0",
+		    "internal error (out of memory)");
+	else
+		v = policy_header(c->c_txn, name, spaced ? spaced : value);
 	free(spaced);
-	return (st);
+	return (mlfi_later(ctx, c, v));
 }
 
 /* mlfi_eoh - decide, and start the signatures */
@@ -238,11 +264,14 @@ static sfsistat
 mlfi_eoh(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
+	struct txn *tx;
 
-	if (c == NULL || c->c_txn == NULL)
+	if (c == NULL || (tx = c->c_txn) == NULL)
 		return (mlfi_broken(ctx, "eoh"));
-	mlfi_queue_id(ctx, c->c_txn);
-	return (mlfi_verdict(ctx, c->c_txn, policy_eoh(c->c_txn)));
+	mlfi_queue_id(ctx, tx);
+	if (tx->t_pending)		/* a header was refused */
+		return (mlfi_verdict(ctx, tx, (enum verdict)tx->t_pending));
+	return (mlfi_verdict(ctx, tx, policy_eoh(tx)));
 }
 
 /* mlfi_body - feed one body chunk to every signature */
@@ -253,9 +282,11 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c == NULL || c->c_txn == NULL)
-		return (mlfi_broken(ctx, "body"));
-	return (mlfi_verdict(ctx, c->c_txn, policy_body(c->c_txn, chunk,
-	    len)));
+		return (c && c->c_noreply ? SMFIS_NOREPLY :
+		    mlfi_broken(ctx, "body"));
+	if (c->c_txn->t_pending)
+		return (SMFIS_NOREPLY);	/* said at end of message */
+	return (mlfi_later(ctx, c, policy_body(c->c_txn, chunk, len)));
 }
 
 /* mlfi_apply_dmarc - the verdict header and the hold queue; 0 or -1 */
@@ -364,6 +395,8 @@ mlfi_eom(SMFICTX *ctx)
 	if (c == NULL || (tx = c->c_txn) == NULL)
 		return (mlfi_broken(ctx, "eom"));
 	mlfi_queue_id(ctx, tx);
+	if (tx->t_pending)		/* a body chunk failed */
+		return (mlfi_verdict(ctx, tx, (enum verdict)tx->t_pending));
 	if ((v = policy_eom(tx)) == VERDICT_CONTINUE) {
 		if (mlfi_apply(ctx, tx) == -1)	/* changes may be half done */
 			v = txn_refuse(tx, c->c_cfg->cf_on_error ==

@@ -40,6 +40,7 @@ struct txn {
 	size_t	t_nrcpt;
 	struct hdr_list t_hdrs;
 	int	t_hdr_error;		/* a cap was exceeded */
+	int	t_pending;		/* a verdict that waits for a reply */
 	int	t_internal;		/* client in internal_networks */
 	const struct cfg_tenant *t_tenant;
 	const char *t_tenant_by;	/* "login", "network", "from" */

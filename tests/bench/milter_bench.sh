@@ -44,9 +44,15 @@ concs="1 8 32"
 for f in "$em" "$mload"; do
 	[ -x "$f" ] || { echo "milter_bench: $f: not built" >&2; exit 1; }
 done
-command -v openssl >/dev/null || { echo "milter_bench: no openssl" >&2; exit 1; }
+if ! command -v openssl >/dev/null; then
+	echo "milter_bench: no openssl" >&2
+	exit 1
+fi
 have_od=1
-[ -x "$opendkim" ] || { have_od=0; echo "milter_bench: $opendkim not installed: egress-milter only"; }
+if [ ! -x "$opendkim" ]; then
+	have_od=0
+	echo "milter_bench: $opendkim not installed: egress-milter only"
+fi
 if [ "$(id -u)" = 0 ]; then
 	run_user=nobody		# egress-milter refuses to stay root
 else
@@ -70,7 +76,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- keys and configurations ------------------------------------------------
+# ---- keys and configurations -----------------------------------------------
 
 (umask 077
  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
@@ -128,7 +134,7 @@ EOF
 # nkeys ALG: signatures expected per message
 nkeys() { [ "$1" = dual ] && echo 2 || echo 1; }
 
-# ---- daemons ------------------------------------------------------------------
+# ---- daemons ---------------------------------------------------------------
 
 # start NAME SOCKET CMD...: start a daemon (log in the scratch dir), wait
 # until mload can talk to it; sets $started to its PID (empty on failure)
@@ -192,23 +198,30 @@ measure() {
 	    2>>"$dir/mload.err" | tail -1
 }
 
-# ---- the table -----------------------------------------------------------------
+# ---- the table -------------------------------------------------------------
 
 fmt='%-5s %-7s %-4s %3s | %8s %7s %7s %6s | %8s %7s %7s %6s | %6s\n'
 tsv=
 [ -n "$outdir" ] && { mkdir -p "$outdir" && tsv=$outdir/milter_bench.tsv; }
+# mload's figures kept in the TSV, for each daemon
+tsvkeys="rate p50_ms p90_ms p99_ms max_ms cpu_ms_per_msg inserts_per_msg
+    tempfail err msgs thread_min thread_max"
 notes=()
 
 header() {
 	printf "$fmt" size alg sock c "em/s" p50 p99 cpu "od/s" p50 p99 cpu \
 	    "em/od"
-	printf '%s\n' "------------------------------------------------------------------------------------------"
-	[ -n "$tsv" ] && printf 'size\talg\ttransport\tc\tem_rate\tem_p50_ms\tem_p99_ms\tem_cpu_ms\tem_inserts\tem_err\tod_rate\tod_p50_ms\tod_p99_ms\tod_cpu_ms\tod_inserts\tod_err\tratio\n' >"$tsv"
+	printf '%.90s\n' "$(printf '%0100d' 0 | tr 0 -)"
+	[ -n "$tsv" ] || return 0
+	printf '%s\t' size alg transport c >"$tsv"
+	printf 'em_%s\t' $tsvkeys >>"$tsv"
+	printf 'od_%s\t' $tsvkeys >>"$tsv"
+	printf 'ratio\n' >>"$tsv"
 }
 
 # row SIZE ALG TRANSPORT C EMLINE ODLINE: print and record one cell
 row() {
-	local e=$5 o=$6 er orate ratio
+	local e=$5 o=$6 er orate ratio k
 	er=$(field rate $e)
 	orate=$(field rate $o)
 	ratio=-
@@ -221,13 +234,16 @@ row() {
 	    "$(field cpu_ms_per_msg $e)" \
 	    "$orate" "$(field p50_ms $o)" "$(field p99_ms $o)" \
 	    "$(field cpu_ms_per_msg $o)" "$ratio"
-	[ -n "$tsv" ] && printf '%s\t' "$1" "$2" "$3" "$4" \
-	    "$er" "$(field p50_ms $e)" "$(field p99_ms $e)" \
-	    "$(field cpu_ms_per_msg $e)" "$(field inserts_per_msg $e)" \
-	    "$(field err $e)" \
-	    "$orate" "$(field p50_ms $o)" "$(field p99_ms $o)" \
-	    "$(field cpu_ms_per_msg $o)" "$(field inserts_per_msg $o)" \
-	    "$(field err $o)" >>"$tsv" && printf '%s\n' "$ratio" >>"$tsv"
+	if [ -n "$tsv" ]; then
+		printf '%s\t' "$1" "$2" "$3" "$4" >>"$tsv"
+		for k in $tsvkeys; do
+			printf '%s\t' "$(field "$k" $e)"
+		done >>"$tsv"
+		for k in $tsvkeys; do
+			printf '%s\t' "$(field "$k" $o)"
+		done >>"$tsv"
+		printf '%s\n' "$ratio" >>"$tsv"
+	fi
 	check "egress-milter" "$1 $2 $3 c=$4" "$e" "$(nkeys "$2")"
 	[ -n "$o" ] && check "opendkim" "$1 $2 $3 c=$4" "$o" "$(nkeys "$2")"
 	return 0
@@ -251,20 +267,25 @@ cells() {
 	for size in $sizes; do
 		for c in $concs; do
 			e= o=
-			if [ $((n++ % 2)) = 1 ] && [ -n "$5" ]; then
+			if [ -z "$5" ]; then
+				e=$(measure "$2" "$3" "$size" "$c")
+			elif [ $((n++ % 2)) = 1 ]; then
 				o=$(measure "$4" "$5" "$size" "$c")
 				e=$(measure "$2" "$3" "$size" "$c")
 			else
 				e=$(measure "$2" "$3" "$size" "$c")
-				[ -n "$5" ] && o=$(measure "$4" "$5" "$size" "$c")
+				o=$(measure "$4" "$5" "$size" "$c")
 			fi
 			row "$size" "$alg" unix "$c" "$e" "$o"
 		done
 	done
 }
 
-echo "milter_bench: $(nproc) CPU(s), ${secs} s per cell; egress-milter $("$em" -V 2>&1 | head -1); $([ $have_od = 1 ] && "$opendkim" -V 2>&1 | head -1)"
-echo "milter_bench: cpu = daemon CPU ms per message (all threads, /proc); p50/p99 in ms from MAIL to the final reply"
+echo "milter_bench: $(nproc) CPU(s), ${secs} s per cell;" \
+    "$("$em" -V 2>&1 | head -1);" \
+    "$([ $have_od = 1 ] && "$opendkim" -V 2>&1 | head -1)"
+echo "milter_bench: em = egress-milter, od = OpenDKIM; p50/p99: ms from" \
+    "MAIL to the final reply; cpu: the daemon's CPU ms per message"
 header
 for alg in $algs; do
 	emsock=unix:$dir/em-$alg.sock
@@ -272,29 +293,35 @@ for alg in $algs; do
 	em_conf "$alg" "$emsock" >"$dir/em-$alg.conf"
 	start "em-$alg" "$emsock" "$em" -f -c "$dir/em-$alg.conf" || exit 1
 	empid=$started
-	if why=$(probe "$emsock" "$alg"); then :; else
-		echo "milter_bench: egress-milter does not sign ($alg): $why" >&2
+	if ! why=$(probe "$emsock" "$alg"); then
+		echo "milter_bench: egress-milter does not sign" \
+		    "($alg): $why" >&2
 		exit 1
 	fi
 	odpid=
 	if [ $have_od = 1 ]; then
 		od_conf "$alg" "local:$dir/od-$alg.sock" >"$dir/od-$alg.conf"
-		start "od-$alg" "$odsock" "$opendkim" -f -x "$dir/od-$alg.conf" &&
-		    odpid=$started
-		if [ -n "$odpid" ] && ! why=$(probe "$odsock" "$alg"); then
-			notes+=("opendkim $alg: not measured: it does not add $(nkeys "$alg") signature(s) per message ($why)$([ "$alg" = dual ] && echo "; OpenDKIM 2.11 has one global SignatureAlgorithm, so no RSA + Ed25519 in one pass")")
-			stop "$odpid"
-			odpid=
-		fi
+		start "od-$alg" "$odsock" "$opendkim" -f \
+		    -x "$dir/od-$alg.conf" && odpid=$started
+	fi
+	if [ -n "$odpid" ] && ! why=$(probe "$odsock" "$alg"); then
+		why="not measured: no $(nkeys "$alg") signature(s) per message"\
+" ($why)"
+		[ "$alg" = dual ] && why="$why; OpenDKIM 2.11 has one global"\
+" SignatureAlgorithm: no RSA + Ed25519 in one pass"
+		notes+=("opendkim $alg: $why")
+		stop "$odpid"
+		odpid=
 	fi
 	cells "$alg" "$emsock" "$empid" "$odsock" "$odpid"
 	stop "$empid"
 	stop "$odpid"
 done
 
-# TCP: one connection, RSA, 4 KiB.  Neither libmilter nor the MTA side
-# sets TCP_NODELAY (nor does Postfix), so a milter that writes two replies
-# in a row at end of message waits for the MTA's delayed ACK.
+# TCP: one connection, RSA, 4 KiB.  libmilter does not set TCP_NODELAY,
+# and neither does Postfix (nor mload without -N): a milter that writes
+# two replies in a row at end of message (insert header, then continue)
+# holds the second (Nagle) until the MTA's delayed ACK, about 40 ms.
 emsock=inet:$port@127.0.0.1
 odsock=inet:$((port + 1))@127.0.0.1
 for p in "$port" $((port + 1)); do

@@ -35,11 +35,13 @@
  *
  *	msgs=N secs=S rate=R p50_ms=A p90_ms=B p99_ms=C max_ms=D
  *	cpu_ms_per_msg=E ok=N tempfail=N reject=N discard=N err=N
- *	inserts_per_msg=F conns=N
+ *	inserts_per_msg=F conns=N thread_min=N thread_max=N
  *
  *	msgs counts messages that got a final reply; err those that did not
  *	(I/O error, 30 s timeout, protocol error): the connection is then
- *	dropped and a new one opened. -q prints only the last line.
+ *	dropped and a new one opened. thread_min and thread_max are the
+ *	fewest and most messages one thread got through (a starved
+ *	connection shows). -q prints only the last line.
  * OWNERSHIP
  *	Each worker thread owns its connection, its buffers and its latency
  *	samples; main() merges them after joining the threads. The messages
@@ -211,6 +213,7 @@ static double mload_now(void);
 static void mload_err(struct mload_run *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 static void *mload_xalloc(void *, size_t);
+static char *mload_xstrdup(const char *);
 static size_t mload_size(const char *);
 static void mload_parse_args(struct mload_opts *, int, char **);
 static int mload_addr(struct mload_run *, const char *);
@@ -245,6 +248,7 @@ static void mload_setup(struct mload_run *, struct mload_opts *, int,
     char **);
 static void mload_report(const struct mload_run *, struct mload_worker *,
     double, double);
+static void mload_cleanup(struct mload_run *, struct mload_worker *);
 
 /* mload_usage - say how to call us, and exit 2 */
 
@@ -296,6 +300,16 @@ mload_xalloc(void *p, size_t size)
 		exit(1);
 	}
 	return (p);
+}
+
+/* mload_xstrdup - strdup() or exit */
+
+static char *
+mload_xstrdup(const char *str)
+{
+	size_t	len = strlen(str) + 1;
+
+	return (memcpy(mload_xalloc(NULL, len), str, len));
 }
 
 /* mload_size - a byte count with an optional K or M suffix, or 0 */
@@ -428,8 +442,8 @@ mload_hdr_add(struct mload_msg *m, const char *name, const char *value)
 {
 	m->m_hdrs = mload_xalloc(m->m_hdrs, (m->m_nhdrs + 1) *
 	    sizeof(*m->m_hdrs));
-	m->m_hdrs[m->m_nhdrs].h_name = strdup(name);
-	m->m_hdrs[m->m_nhdrs].h_value = value ? strdup(value) : NULL;
+	m->m_hdrs[m->m_nhdrs].h_name = mload_xstrdup(name);
+	m->m_hdrs[m->m_nhdrs].h_value = value ? mload_xstrdup(value) : NULL;
 	m->m_nhdrs++;
 }
 
@@ -1091,7 +1105,7 @@ mload_report(const struct mload_run *run, struct mload_worker *w,
 	const struct mload_opts *o = run->r_opts;
 	long	cnt[MLOAD_NOUT] = { 0 }, ins = 0, conns = 0;
 	double *lat, rate, ipm, p50, p90, p99, max;
-	size_t	n = 0, i;
+	size_t	n = 0, i, tmin = SIZE_MAX, tmax = 0;
 	char	cpu[32];
 	int	j, k;
 
@@ -1103,6 +1117,8 @@ mload_report(const struct mload_run *run, struct mload_worker *w,
 			cnt[k] += w[j].w_count[k];
 		ins += w[j].w_inserts;
 		conns += w[j].w_conns;
+		tmin = w[j].w_nlat < tmin ? w[j].w_nlat : tmin;
+		tmax = w[j].w_nlat > tmax ? w[j].w_nlat : tmax;
 		for (i = 0; i < w[j].w_nlat; i++)
 			lat[n++] = w[j].w_lat[i];
 	}
@@ -1120,17 +1136,46 @@ mload_report(const struct mload_run *run, struct mload_worker *w,
 	if (!o->o_quiet)
 		printf("mload: %zu messages in %.2f s (%.1f/s) to %s, %d at a "
 		    "time on %ld connection(s), protocol 0x%05lx; latency ms "
-		    "p50 %.2f p99 %.2f max %.2f; milter CPU %s ms/msg; %.2f "
-		    "header insertions per message; %ld error(s)\n", n, secs,
-		    rate, o->o_socket, o->o_conc, conns, run->r_pflags, p50,
-		    p99, max, cpu, ipm, cnt[MLOAD_ERR]);
+		    "p50 %.2f p99 %.2f max %.2f; %zu to %zu messages per "
+		    "thread; milter CPU %s ms/msg; %.2f header insertions per "
+		    "message; %ld error(s)\n", n, secs, rate, o->o_socket,
+		    o->o_conc, conns, run->r_pflags, p50, p99, max, tmin, tmax,
+		    cpu, ipm, cnt[MLOAD_ERR]);
 	printf("msgs=%zu secs=%.2f rate=%.1f p50_ms=%.2f p90_ms=%.2f "
 	    "p99_ms=%.2f max_ms=%.2f cpu_ms_per_msg=%s ok=%ld tempfail=%ld "
-	    "reject=%ld discard=%ld err=%ld inserts_per_msg=%.2f conns=%ld\n",
-	    n, secs, rate, p50, p90, p99, max, cpu, cnt[MLOAD_OK],
-	    cnt[MLOAD_TEMPFAIL], cnt[MLOAD_REJECT], cnt[MLOAD_DISCARD],
-	    cnt[MLOAD_ERR], ipm, conns);
+	    "reject=%ld discard=%ld err=%ld inserts_per_msg=%.2f conns=%ld "
+	    "thread_min=%zu thread_max=%zu\n", n, secs, rate, p50, p90, p99,
+	    max, cpu, cnt[MLOAD_OK], cnt[MLOAD_TEMPFAIL], cnt[MLOAD_REJECT],
+	    cnt[MLOAD_DISCARD], cnt[MLOAD_ERR], ipm, conns, tmin, tmax);
 	free(lat);
+}
+
+/* mload_cleanup - free the workers, the messages and the options */
+
+static void
+mload_cleanup(struct mload_run *run, struct mload_worker *w)
+{
+	struct mload_msg *m;
+	size_t	i, k;
+	int	j;
+
+	for (j = 0; j < run->r_opts->o_conc; j++) {
+		free(w[j].w_conn.c_out);
+		free(w[j].w_conn.c_data);
+		free(w[j].w_lat);
+	}
+	free(w);
+	for (i = 0; i < run->r_nmsgs; i++) {
+		m = &run->r_msgs[i];
+		for (k = 0; k < m->m_nhdrs; k++) {
+			free(m->m_hdrs[k].h_name);
+			free(m->m_hdrs[k].h_value);
+		}
+		free(m->m_hdrs);
+		free(m->m_body);
+	}
+	free(run->r_msgs);
+	free(run->r_opts->o_files);
 }
 
 /* main - probe, run the workers, then report */
@@ -1171,5 +1216,6 @@ main(int argc, char **argv)
 		cpu_ms = (double)(t1 - t0) * 1e3 /
 		    (double)sysconf(_SC_CLK_TCK);
 	mload_report(&run, w, secs, cpu_ms);
+	mload_cleanup(&run, w);
 	return (0);
 }

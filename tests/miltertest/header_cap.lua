@@ -1,6 +1,8 @@
 -- header_cap: milter.max_headers = 16 (run.sh's config); a message with
--- 20 headers is refused with a 5xx reply (552 5.3.4) at the 17th header
--- and a message with exactly 16 headers is signed
+-- 20 headers is refused with a 5xx reply (552 5.3.4) and a message with
+-- exactly 16 headers is signed. On a unix socket the milter asks for no
+-- reply to each header (SMFIP_NR_HDR), so the refusal comes at end of
+-- headers; the log (run.sh) still says which cap.
 dofile(MT_DIR .. "/_lib.lua")
 
 local conn = open("192.0.2.100")
@@ -8,22 +10,12 @@ mail(conn, "<alice@acme.example>", SMFIR_CONTINUE,
     "{auth_authen}", "alice", "i", "HDRCAP1")
 rcpt(conn)
 header(conn, "From", "alice@acme.example")
-local refused_at
+check(mt.test_option(conn, SMFIP_NR_HDR),
+    "the milter did not ask for no replies to headers on a unix socket")
 for n = 2, 20 do
-	check(mt.header(conn, "X-Filler-" .. n, " value " .. n) == nil,
-	    "mt.header(X-Filler-%d) failed", n)
-	local r = mt.getreply(conn)
-	if r ~= SMFIR_CONTINUE then
-		check(r == SMFIR_REPLYCODE,
-		    "header %d: expected SMFIR_REPLYCODE, got %s", n,
-		    reply_name(r))
-		refused_at = n
-		break
-	end
+	header(conn, "X-Filler-" .. n, "value " .. n)	-- no reply: CONTINUE
 end
-check(refused_at ~= nil, "20 headers were all accepted (cap is 16)")
-check(refused_at == 17, "expected the refusal at header 17, got it at %d",
-    refused_at)
+eoh(conn, SMFIR_REPLYCODE)
 mt.disconnect(conn)
 
 -- exactly 16 headers, a control header among them: within the cap
@@ -52,8 +44,6 @@ header(conn, "From", "alice@acme.example")
 for n = 2, 16 do
 	header(conn, "X-Egress-Route", "flood " .. n)
 end
-check(mt.header(conn, "X-Egress-Route", "flood 17") == nil,
-    "sending header 17 failed")
-check(mt.getreply(conn) == SMFIR_REPLYCODE,
-    "the 17th header (a control header) was not refused")
+header(conn, "X-Egress-Route", "flood 17")
+eoh(conn, SMFIR_REPLYCODE)	-- the 17th header (a control header)
 mt.disconnect(conn)
