@@ -151,16 +151,18 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return (mlfi_broken(ctx, "negotiate"));
 	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
 	/*
-	 * On a unix socket, skip DATA and the replies to each header and body
-	 * chunk: a quarter of the round trips of a message. Not on TCP: the
+	 * On a unix socket, skip DATA and the replies to connect, to each
+	 * header and to each body chunk: most round trips of a message. Not on TCP: the
 	 * MTA's commands would then go out back to back, and an MTA without
 	 * TCP_NODELAY (Postfix) waits for our delayed ACK, 40 ms a message.
 	 */
 	if (c->c_cfg != NULL && strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0)
-		*pf1 |= f1 & (SMFIP_NODATA | SMFIP_NR_HDR | SMFIP_NR_BODY);
+		*pf1 |= f1 & (SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HDR |
+		    SMFIP_NR_BODY);
 	c->c_leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->c_noreply = (*pf1 & (SMFIP_NR_HDR | SMFIP_NR_BODY)) ==
 	    (SMFIP_NR_HDR | SMFIP_NR_BODY);
+	c->c_noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		conn_free(c);
 		return (mlfi_broken(ctx, "negotiate"));
@@ -178,7 +180,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	(void)host;
 	if (c != NULL) {		/* made at negotiate */
 		conn_set_addr(c, sa);
-		return (SMFIS_CONTINUE);
+		return (c->c_noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE);
 	}
 	if ((c = conn_new(sa)) == NULL)
 		return (mlfi_broken(ctx, "connect"));
