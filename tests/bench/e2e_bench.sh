@@ -38,14 +38,16 @@ domains = ( { name = "acme.example";
               keys = ( { selector = "rsa"; file = "$RIG_DIR/rsa.key"; },
                        { selector = "ed"; file = "$RIG_DIR/ed.key"; } ); } );
 EOF
-cp "$RIG_DIR/rsa.key" "$RIG_DIR/od.key"
-chown opendkim "$RIG_DIR/od.key" 2>/dev/null || chown nobody "$RIG_DIR/od.key"
+mkdir -p "$RIG_DIR/od"
+cp "$RIG_DIR/rsa.key" "$RIG_DIR/od/od.key"
+chown -R opendkim "$RIG_DIR/od" 2>/dev/null || chown -R nobody "$RIG_DIR/od"
 cat >"$RIG_DIR/opendkim.conf" <<EOF
 Mode s
 Domain acme.example
 Selector rsa
-KeyFile $RIG_DIR/od.key
-Socket local:$RIG_DIR/od.sock
+KeyFile $RIG_DIR/od/od.key
+Socket local:$RIG_DIR/od/od.sock
+RequireSafeKeys no
 UMask 000
 Canonicalization relaxed/relaxed
 Syslog no
@@ -87,8 +89,8 @@ run() {
 		rig_spawn od /usr/sbin/opendkim -f -x "$RIG_DIR/opendkim.conf" ||
 		    return 1
 		pid=$(rig_spawn_pid od)
-		rig_wait_socket "$RIG_DIR/od.sock" 10 "$pid" || return 1
-		addr=unix:$RIG_DIR/od.sock ;;
+		rig_wait_socket "$RIG_DIR/od/od.sock" 10 "$pid" || return 1
+		addr=unix:$RIG_DIR/od/od.sock ;;
 	esac
 	rig_postfix_start "$addr" >/dev/null || return 1
 	c0=$(cpu_ticks "$pid")
