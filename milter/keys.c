@@ -17,6 +17,8 @@
  *	int	keys_sha256_final(struct keys_sha256 *h,
  *		    unsigned char out[KEYS_SHA256_LEN]);
  *	void	keys_sha256_free(struct keys_sha256 *h);
+ *	int	keys_generate(enum key_alg alg, int bits, const char *path,
+ *		    uid_t uid, gid_t gid, char *err, size_t errlen);
  *	int	keys_sign(const struct key *key,
  *		    const unsigned char dg[KEYS_SHA256_LEN],
  *		    unsigned char *sig, size_t *siglen);
@@ -31,6 +33,10 @@
  *	keys_sign() signs without parsing the key again: RSA PKCS#1 v1.5 or
  *	Ed25519 over a SHA-256 digest. keys_sha256_*() are the streaming
  *	SHA-256 the signer hashes with (OpenSSL stays in this file).
+ *
+ *	keys_generate() makes a new RSA (bits) or Ed25519 key and writes it
+ *	as PKCS#8 PEM to a new file (never over an existing one) with mode
+ *	0600, owned by uid:gid when run as root.
  *
  *	keys_public_record() writes the DNS TXT record that publishes the
  *	key: "v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>" for RSA and
@@ -355,4 +361,67 @@ keys_public_record(const struct key *key, char *buf, size_t size)
 	n = snprintf(buf, size, "v=DKIM1; k=%s; p=%s",
 	    key->k_alg == KEY_ALG_ED25519 ? "ed25519" : "rsa", b64);
 	return (n < 0 || (size_t)n >= size ? -1 : 0);
+}
+
+/* keys_write - PEM to a new 0600 file; 0 or -1 with err */
+
+static int
+keys_write(EVP_PKEY *pk, const char *path, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	BIO    *bio;
+	int	fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (geteuid() == 0 && fchown(fd, uid, gid) == -1) {
+		snprintf(err, errlen, "%s: chown: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	if ((bio = BIO_new_fd(fd, BIO_CLOSE)) == NULL) {
+		close(fd);
+		unlink(path);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	ok = PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) == 1;
+	ok = BIO_flush(bio) == 1 && ok;
+	BIO_free(bio);
+	if (!ok) {
+		unlink(path);
+		snprintf(err, errlen, "%s: cannot write the key", path);
+		return (-1);
+	}
+	return (0);
+}
+
+/* keys_generate - a new private key in a new file */
+
+int
+keys_generate(enum key_alg alg, int bits, const char *path, uid_t uid,
+    gid_t gid, char *err, size_t errlen)
+{
+	EVP_PKEY *pk;
+	int	rc;
+
+	if (alg == KEY_ALG_RSA && (bits < KEYS_MIN_RSA || bits > 16384)) {
+		snprintf(err, errlen, "RSA keys have %d to 16384 bits",
+		    KEYS_MIN_RSA);
+		return (-1);
+	}
+	pk = alg == KEY_ALG_RSA ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+	    (size_t)bits) : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (pk == NULL) {
+		snprintf(err, errlen, "key generation failed");
+		return (-1);
+	}
+	rc = keys_write(pk, path, uid, gid, err, errlen);
+	EVP_PKEY_free(pk);
+	return (rc);
 }

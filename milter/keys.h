@@ -30,6 +30,8 @@ struct key *keys_load(const char *path, uid_t owner, int min_rsa_bits,
 void	keys_free(struct key *key);
 const char *keys_alg_name(enum key_alg alg);
 int	keys_public_record(const struct key *key, char *buf, size_t size);
+int	keys_generate(enum key_alg alg, int bits, const char *path, uid_t uid,
+	    gid_t gid, char *err, size_t errlen);
 struct keys_sha256 *keys_sha256_new(void);
 void	keys_sha256_update(struct keys_sha256 *h, const void *buf, size_t len);
 int	keys_sha256_final(struct keys_sha256 *h,

@@ -144,7 +144,7 @@ preflight_dmarc(struct preflight *pf, struct align_input *in)
 
 /* preflight_p_value - the p= of a key record, without white space */
 
-static void
+void
 preflight_p_value(const char *txt, char *out, size_t size)
 {
 	const char *p = txt;
