@@ -7,6 +7,8 @@
  *	egress-ctl keygen [-a rsa | ed25519] [-b BITS] [-u USER] -d DOMAIN
  *	    -s SELECTOR FILE
  *	egress-ctl [-c FILE] dns-check
+ *	egress-ctl [-c FILE] explain [-l LOGIN] [-i IP] -f MAIL-FROM
+ *	    -F FROM -r RCPT...
  * DESCRIPTION
  *	postfix-config prints the Postfix side of the configured pools, so
  *	Postfix and egress-milter never drift apart: "master" the master.cf
@@ -31,6 +33,8 @@
  *	the tenant's mail can leave from (its pool and overflow pools, or
  *	alignment.egress_ip); a DMARC record exists (at the domain or its
  *	organizational domain). One line per check, "ok" or "FAIL".
+ *
+ *	explain: see ctl_explain(3).
  * DIAGNOSTICS
  *	Exit 1 with file:line and the setting when the config is invalid,
  *	or (dns-check) when a check fails; 2 on a usage error.
@@ -50,6 +54,7 @@
 #include "addr.h"
 #include "align.h"
 #include "cfg.h"
+#include "ctl.h"
 #include "dns.h"
 #include "keys.h"
 #include "log.h"
@@ -71,7 +76,9 @@ ctl_usage(void)
 	    "[master | header-checks | main [TABLE]]\n"
 	    "       egress-ctl keygen [-a rsa | ed25519] [-b BITS] [-u USER] "
 	    "-d DOMAIN -s SELECTOR FILE\n"
-	    "       egress-ctl [-c FILE] dns-check\n");
+	    "       egress-ctl [-c FILE] dns-check\n"
+	    "       egress-ctl [-c FILE] explain [-l LOGIN] [-i IP] "
+	    "-f MAIL-FROM -F FROM -r RCPT...\n");
 	exit(2);
 }
 
@@ -353,7 +360,7 @@ main(int argc, char **argv)
 	const char *path = CTL_DEFAULT_CONFIG;
 	char	err[CFG_ERRLEN];
 	struct cfg *cf;
-	int	ch, rc, dnscheck;
+	int	ch, rc, keys;
 
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		if (ch != 'c')
@@ -366,15 +373,22 @@ main(int argc, char **argv)
 	log_init("egress-ctl", 1, 0);
 	if (strcmp(argv[0], "keygen") == 0)
 		return (ctl_keygen(argc, argv));
-	dnscheck = strcmp(argv[0], "dns-check") == 0;
-	if (!dnscheck && strcmp(argv[0], "postfix-config") != 0)
+	keys = strcmp(argv[0], "dns-check") == 0 ||
+	    strcmp(argv[0], "explain") == 0;
+	if (!keys && strcmp(argv[0], "postfix-config") != 0)
 		ctl_usage();
-	if ((cf = cfg_load(path, dnscheck ? CFG_LOAD_KEYS : 0, err,
+	if ((cf = cfg_load(path, keys ? CFG_LOAD_KEYS : 0, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "egress-ctl: %s\n", err);
 		return (1);
 	}
-	rc = dnscheck ? ctl_dns_check(cf) : ctl_postfix_config(cf, argc, argv);
+	if (strcmp(argv[0], "explain") == 0)
+		rc = ctl_explain(cf, argc, argv);
+	else
+		rc = keys ? ctl_dns_check(cf) :
+		    ctl_postfix_config(cf, argc, argv);
+	if (rc == 2)
+		ctl_usage();
 	cfg_free(cf);
 	return (rc);
 }

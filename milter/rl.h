@@ -60,5 +60,6 @@ long	rl_warmup_cap(const struct cfg_warmup *w, long day);
 int	rl_take_warmup(struct txn *tx, const struct cfg_egress *e);
 void	rl_commit(struct txn *tx);
 void	rl_release(struct txn *tx);
+const char *rl_hold_key(const struct txn *tx, size_t i);
 
 #endif

@@ -10,6 +10,7 @@
  *	long	rl_warmup_cap(const struct cfg_warmup *w, long day);
  *	void	rl_commit(struct txn *tx);
  *	void	rl_release(struct txn *tx);
+ *	const char *rl_hold_key(const struct txn *tx, size_t i);
  * DESCRIPTION
  *	See rl(3) for the model. rl_check_rcpt() checks the limits whose
  *	parts are all known at RCPT and records the recipient's domain when
@@ -679,4 +680,12 @@ rl_release(struct txn *tx)
 	tx->t_rl = NULL;
 	tx->t_rdom = NULL;
 	tx->t_rl_n = tx->t_rl_cap = tx->t_nrdom = 0;
+}
+
+/* rl_hold_key - the key of the i-th bucket a message took from */
+
+const char *
+rl_hold_key(const struct txn *tx, size_t i)
+{
+	return (i < tx->t_rl_n ? tx->t_rl[i].h_req.rq_key : NULL);
 }

@@ -101,6 +101,34 @@ rig_check "  SPF passes for the egress address" \
     said '^ok +good\.example: SPF for 192\.0\.2\.10: pass$'
 rig_check "  DMARC found" said '^ok +good\.example: DMARC record found$'
 
+# explain: one made-up message through the policy, nothing sent
+cp "$RIG_DIR/good.conf" "$RIG_DIR/explain.conf"
+echo 'limits = ( { name = "hourly"; per = "tenant"; messages = "100/1h"; } );' \
+    >>"$RIG_DIR/explain.conf"
+explain() {	# WANT-EXIT ARGS...
+	local want=$1 st
+	shift
+	"$EM_CTL" -c "$RIG_DIR/explain.conf" explain "$@" \
+	    >"$RIG_DIR/check.out" 2>&1
+	st=$?
+	cat "$RIG_DIR/check.out"
+	[ "$st" -eq "$want" ]
+}
+rig_check "explain: good's message would be accepted" explain 0 -l good \
+    -f good@good.example -F "Good <good@good.example>" -r a@dest.example \
+    -r b@dest.example
+rig_check "  tenant and how it was found" said '^tenant: good \(by login\)$'
+rig_check "  both recipients accepted" said '^RCPT TO b@dest\.example: accepted$'
+rig_check "  the signature it would add" said '^signature: d=good\.example s=s1 a=rsa-sha256$'
+rig_check "  the DMARC prediction, from DNS" said '^dmarc: pass \(policy reject, spf pass\)'
+rig_check "  the limit bucket it would count in" \
+    said '^counted in: \{egress\}:rl:\*:hourly:1h:good$'
+rig_check "  outcome accept" said '^outcome: accept$'
+rig_check "explain: an unknown login is refused, with the reply" explain 1 \
+    -l mallory -f m@good.example -F m@good.example -r a@dest.example
+rig_check "  the reply names the login" \
+    said '^MAIL FROM: login mallory may not send through this relay$'
+
 write_conf "$RIG_DIR/all.conf" good bad stale
 rig_check "dns-check: problems -> exit 1" dns_check "$RIG_DIR/all.conf" 1
 rig_check "  unpublished key named" \
