@@ -643,13 +643,17 @@ cfg_hook_alignment(struct cfg_loader *ld, config_setting_t *s, void *base)
 	if (cf->cf_helo != NULL && addr_domain_normalize(cf->cf_helo) == -1)
 		return (cfg_fail(ld, s, "helo \"%s\" is not a host name",
 		    cf->cf_helo));
-	if (!cf->cf_align || !(ld->flags & CFG_LOAD_KEYS))
+	if (!(ld->flags & CFG_LOAD_KEYS))
+		return (0);
+	/* also without alignment: keys.require_published looks keys up */
+	if ((cf->cf_dns = dns_cache_new((size_t)cf->cf_dns_cache_size,
+	    cf->cf_dns_timeout_ms)) == NULL)
+		return (cfg_fail(ld, s, "cannot set up DNS lookups"));
+	if (!cf->cf_align)
 		return (0);
 	if ((cf->cf_psl = psl_load(cf->cf_psl_path, err, sizeof(err))) == NULL)
 		return (cfg_fail(ld, s, "%s (install the Debian package "
 		    "publicsuffix, or set public_suffix_list)", err));
-	cf->cf_dns = dns_cache_new((size_t)cf->cf_dns_cache_size,
-	    cf->cf_dns_timeout_ms);
 	if (cf->cf_spf)
 		cf->cf_spf_server = spf_new();
 	if (cf->cf_dns == NULL || (cf->cf_spf && cf->cf_spf_server == NULL))
@@ -767,6 +771,25 @@ cfg_hook_domain(struct cfg_loader *ld, config_setting_t *s, void *base)
 	return (0);
 }
 
+/* cfg_utc_time - "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", or -1 */
+
+static time_t
+cfg_utc_time(const char *text)
+{
+	struct tm tm;
+	char   *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(text, "%Y-%m-%d", &tm)) == NULL)
+		return (-1);
+	if (*end == 'T' && ((end = strptime(end + 1, "%H:%M:%S", &tm)) ==
+	    NULL || strcmp(end, "Z") != 0))
+		return (-1);
+	if (*end != '\0' && strcmp(end, "Z") != 0)
+		return (-1);
+	return (tm.tm_year < 100 ? -1 : timegm(&tm));
+}
+
 /* cfg_hook_key - selector syntax; with CFG_LOAD_KEYS, the key itself */
 
 static int
@@ -784,6 +807,10 @@ cfg_hook_key(struct cfg_loader *ld, config_setting_t *s, void *base)
 	    k->ck_selector[0] == '.' || strlen(k->ck_selector) > 63)
 		return (cfg_fail(ld, s, "selector \"%s\" is not a DNS label",
 		    k->ck_selector));
+	if (k->ck_not_before != NULL &&
+	    (k->ck_not_before_t = cfg_utc_time(k->ck_not_before)) == -1)
+		return (cfg_fail(ld, s, "not_before \"%s\" is not a time like "
+		    "2026-12-01 or 2026-12-01T10:00:00Z", k->ck_not_before));
 	if (!(ld->flags & CFG_LOAD_KEYS))
 		return (0);
 	k->ck_key = keys_load(k->ck_file, ld->cf->cf_uid,

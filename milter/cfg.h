@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "cidr.h"
 
@@ -69,8 +70,11 @@ struct cfg_list {			/* list of groups of one scope */
 struct cfg_key {
 	char	*ck_selector;
 	char	*ck_file;
+	char	*ck_not_before;		/* "2026-12-01" or "...T10:00:00Z" */
+	int	ck_require_published;
 	struct key *ck_key;
 	char	*ck_pub;		/* p= of the record to publish */
+	time_t	ck_not_before_t;	/* 0: none */
 };
 
 struct cfg_tenant;

@@ -325,6 +325,13 @@ const struct cfg_param cfg_params[] = {
 	{"key", "file", CFG_T_STR, NULL, 0, NULL, 0, 0,
 	IN(cfg_key, ck_file), 1,
 	"PEM private key, RSA or Ed25519, mode 0600 or stricter"},
+	{"key", "not_before", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg_key, ck_not_before), 0,
+	"the key signs from this time on (UTC): 2026-12-01 or "
+	"2026-12-01T10:00:00Z"},
+	{"key", "require_published", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg_key, ck_require_published), 0,
+	"the key signs only while DNS publishes its public key"},
 };
 
 const size_t cfg_nparams = sizeof(cfg_params) / sizeof(cfg_params[0]);

@@ -221,7 +221,8 @@ ctl_check_key(const struct cfg *cf, const struct cfg_domain *d,
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", k->ck_selector,
 	    d->cd_name);
-	if (dns_txt(cf->cf_dns, name, &ans) == DNS_TEMPFAIL)
+	dns_txt(cf->cf_dns, name, &ans);
+	if (ans.status == DNS_TEMPFAIL)
 		why = "could not be looked up (DNS failure)";
 	for (i = 0; ans.status == DNS_OK && i < ans.n; i++) {
 		preflight_p_value(ans.txt[i], pub, sizeof(pub));
@@ -306,12 +307,25 @@ ctl_check_dmarc(const struct cfg *cf, const struct cfg_domain *d,
 /* ctl_dns_check - every tenant's keys, SPF and DMARC in DNS */
 
 static int
-ctl_dns_check(const struct cfg *cf)
+ctl_dns_check(struct cfg *cf)
 {
 	const struct cfg_tenant *t;
 	const struct cfg_domain *d;
+	char	err[512];
 	size_t	i, j, k;
 	int	failed = 0;
+
+	/* with alignment off the daemon loads neither: the checks need both */
+	if (cf->cf_psl == NULL && (cf->cf_psl = psl_load(cf->cf_psl_path, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "egress-ctl: %s\n", err);
+		return (1);
+	}
+	if (cf->cf_spf_server == NULL && (cf->cf_spf_server = spf_new()) ==
+	    NULL) {
+		fprintf(stderr, "egress-ctl: cannot set up SPF checks\n");
+		return (1);
+	}
 
 	for (i = 0; i < cf->cf_tenants.n; i++) {
 		t = CFG_TENANT(cf, i);

@@ -48,11 +48,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "addr.h"
 #include "cfg.h"
 #include "cidr.h"
 #include "conn.h"
+#include "dns.h"
 #include "dsig.h"
 #include "keys.h"
 #include "log.h"
@@ -403,6 +405,41 @@ policy_route(struct txn *tx)
 	    "available (every egress is down or at its warm-up cap)"));
 }
 
+/*
+ * policy_key_active - a key signs once its not_before has passed and, with
+ * require_published, while DNS (cached by TTL) publishes its public key
+ */
+static int
+policy_key_active(struct txn *tx, const struct cfg_domain *d,
+    const struct cfg_key *k)
+{
+	const struct cfg *cf = tx->t_conn->c_cfg;
+	struct dns_answer ans;
+	char	name[ADDR_DOMAIN_MAX + 80], pub[1024];
+	size_t	i;
+	int	found = 0;
+
+	if (k->ck_not_before_t != 0 && time(NULL) < k->ck_not_before_t)
+		return (0);
+	if (!k->ck_require_published)
+		return (1);
+	snprintf(name, sizeof(name), "%s._domainkey.%s", k->ck_selector,
+	    d->cd_name);
+	if (cf->cf_dns == NULL)
+		return (0);
+	dns_txt(cf->cf_dns, name, &ans);
+	if (ans.status == DNS_OK)
+		for (i = 0; i < ans.n && !found; i++) {
+			preflight_p_value(ans.txt[i], pub, sizeof(pub));
+			found = strcmp(pub, k->ck_pub) == 0;
+		}
+	dns_answer_fini(&ans);
+	if (!found)
+		txn_log(tx, LOG_DEBUG, "key %s not used: its public key is not "
+		    "published", name);
+	return (found);
+}
+
 /* policy_eoh - From checks, ownership, then start the signatures */
 
 enum verdict
@@ -411,7 +448,7 @@ policy_eoh(struct txn *tx)
 	const struct cfg *cf = tx->t_conn->c_cfg;
 	const struct cfg_domain *owner;
 	enum verdict v;
-	size_t	i;
+	size_t	i, n;
 
 	if (tx->t_unsigned)
 		return (VERDICT_CONTINUE);
@@ -419,9 +456,17 @@ policy_eoh(struct txn *tx)
 		return (v);
 	if ((owner = policy_check_owner(tx, &v)) == NULL)
 		return (v);	/* refused, or accepted unsigned */
-	for (i = 0; i < owner->cd_keys.n; i++)
+	for (i = 0, n = 0; i < owner->cd_keys.n; i++) {
+		if (!policy_key_active(tx, owner, CFG_KEY(owner, i)))
+			continue;
 		if (policy_add_signer(tx, owner, CFG_KEY(owner, i)) == -1)
 			goto fail;
+		n++;
+	}
+	if (n == 0)
+		return (txn_refuse(tx, cf->cf_on_error, "4.3.0", "no key of "
+		    "%s may sign now (not_before, require_published)",
+		    owner->cd_name));
 	for (i = 0; cf->cf_provider.cd_name && i < cf->cf_provider.cd_keys.n;
 	    i++)
 		if (policy_add_signer(tx, &cf->cf_provider,

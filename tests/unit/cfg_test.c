@@ -185,6 +185,14 @@ static const struct row {
 	" = ( { transport = \"a\"; ip = \"192.0.2.1\"; warmup = { start = "
 	"\"2026-11-01\"; daily = [200, -5]; }; } ); } );\n" OKDOM, 0,
 	"warmup.daily.[1]: -5 is out of range"},
+	{"key: bad not_before", USER "domains = ( { name = \"a.example\"; "
+	"keys = ( { selector = \"s\"; file = \"/x\";\n not_before = "
+	"\"next monday\"; } ); } );\n", 0, "test.conf:3: domains.[0].keys.[0]:"
+	" not_before \"next monday\" is not a time like 2026-12-01"},
+	{"key: not_before with a time", USER "domains = ( { name = "
+	"\"a.example\"; keys = ( { selector = \"s\"; file = \"/x\"; "
+	"not_before = \"2026-12-01T10:00:00Z\"; require_published = true; "
+	"} ); } );\n", 0, NULL},
 	{"unknown tenant pool", USER "tenants = ( { name = \"a\"; pool ="
 	" \"nope\"; domains = ( { name = \"a.example\"; keys = ( { selector"
 	" = \"s\"; file = \"/x\"; } ); } ); } );\n", 0,
