@@ -187,7 +187,7 @@ static const struct row {
 	"warmup.daily.[1]: -5 is out of range"},
 	{"key: bad not_before", USER "domains = ( { name = \"a.example\"; "
 	"keys = ( { selector = \"s\"; file = \"/x\";\n not_before = "
-	"\"next monday\"; } ); } );\n", 0, "test.conf:3: domains.[0].keys.[0]:"
+	"\"next monday\"; } ); } );\n", 0, "test.conf:2: domains.[0].keys.[0]:"
 	" not_before \"next monday\" is not a time like 2026-12-01"},
 	{"key: not_before with a time", USER "domains = ( { name = "
 	"\"a.example\"; keys = ( { selector = \"s\"; file = \"/x\"; "
