@@ -203,6 +203,8 @@ struct cfg {
 	int	cf_redis_connections;
 	char	*cf_redis_prefix;
 	int	cf_redis_on_failure;		/* enum cfg_rl_failure */
+	/* metrics { } */
+	char	*cf_metrics_listen;		/* NULL: off */
 	/* top level */
 	struct cfg_list cf_limits;		/* struct cfg_limit */
 	struct cfg_list cf_pools;		/* struct cfg_pool */

@@ -60,6 +60,8 @@ const struct cfg_param cfg_params[] = {
 	"pool, chosen by weight"},
 	{"", "ratelimit", CFG_T_GROUP, "ratelimit", 0, NULL, 0, 0, 0, 0,
 	"where rate-limit counters are kept"},
+	{"", "metrics", CFG_T_GROUP, "metrics", 0, NULL, 0, 0, 0, 0,
+	"Prometheus metrics over HTTP"},
 	{"", "limits", CFG_T_LIST, "limit", sizeof(struct cfg_limit), NULL, 0,
 	0, IN(cfg, cf_limits), 0,
 	"rate limits that apply to every tenant (each tenant's own count "
@@ -175,6 +177,11 @@ const struct cfg_param cfg_params[] = {
 	{"alignment", "dns_cache_size", CFG_T_INT, NULL, 0, "50000", 16,
 	10000000, IN(cfg, cf_dns_cache_size), 0,
 	"most DNS answers kept (each for its TTL)"},
+
+	/* metrics { } */
+	{"metrics", "listen", CFG_T_STR, NULL, 0, NULL, 0, 0,
+	IN(cfg, cf_metrics_listen), 0,
+	"ADDRESS:PORT for GET /metrics (e.g. 127.0.0.1:9465); unset: off"},
 
 	/* ratelimit { } */
 	{"ratelimit", "backend", CFG_T_ENUM, "memory|redis", 0, "memory", 0,

@@ -35,8 +35,11 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "dns.h"
+#include "metrics.h"
 #include "mlfi.h"
 #include "rl.h"
+#include "txn.h"
 
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/egress-milter/egress-milter.conf"
 
@@ -44,6 +47,7 @@ static void main_usage(void) __attribute__((noreturn));
 
 static int main_sigpipe[2];
 static struct rl *main_rl;		/* limiter counters: outlive reloads */
+static struct metrics_http *main_metrics;
 
 /* main_usage - the synopsis, on stderr */
 
@@ -162,6 +166,38 @@ main_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* main_gauges - what the current snapshot says at scrape time */
+
+static void
+main_gauges(struct metrics_buf *b)
+{
+	struct cfg *cf = cfg_acquire();
+	unsigned long hits = 0, misses = 0;
+	size_t	entries = 0;
+
+	if (cf == NULL)
+		return;
+	if (cf->cf_dns != NULL)
+		dns_cache_stats(cf->cf_dns, &hits, &misses, &entries);
+	metrics_printf(b, "# HELP egress_dns_cache_lookups_total DNS lookups "
+	    "by the TXT cache (since the last reload)\n# TYPE "
+	    "egress_dns_cache_lookups_total counter\n"
+	    "egress_dns_cache_lookups_total{result=\"hit\"} %lu\n"
+	    "egress_dns_cache_lookups_total{result=\"miss\"} %lu\n"
+	    "# HELP egress_dns_cache_entries DNS answers cached\n# TYPE "
+	    "egress_dns_cache_entries gauge\negress_dns_cache_entries %zu\n",
+	    hits, misses, entries);
+	if (cf->cf_rl_shared != NULL)
+		metrics_printf(b, "# HELP egress_redis_up 1 when the rate-limit "
+		    "Redis answered last time\n# TYPE egress_redis_up gauge\n"
+		    "egress_redis_up %d\n",
+		    cf->cf_rl_shared->rb_up(cf->cf_rl_shared->rb_state));
+	metrics_printf(b, "# HELP egress_messages_in_flight Messages between "
+	    "MAIL FROM and their end\n# TYPE egress_messages_in_flight gauge\n"
+	    "egress_messages_in_flight %lu\n", txn_active());
+	cfg_release(cf);
+}
+
 /* main_reload - a new snapshot if the file is valid, else keep the old */
 
 static void
@@ -177,9 +213,14 @@ main_reload(const char *path)
 	}
 	old = cfg_acquire();
 	if (old != NULL && (strcmp(old->cf_socket, cf->cf_socket) != 0 ||
-	    strcmp(old->cf_user, cf->cf_user) != 0))
-		log_warnx("reload: milter.socket and milter.user changes take "
-		    "effect at the next restart");
+	    strcmp(old->cf_user, cf->cf_user) != 0 ||
+	    (old->cf_metrics_listen == NULL) != (cf->cf_metrics_listen == NULL) ||
+	    (old->cf_metrics_listen && strcmp(old->cf_metrics_listen,
+	    cf->cf_metrics_listen) != 0) ||
+	    old->cf_rl_max_keys != cf->cf_rl_max_keys))
+		log_warnx("reload: milter.socket, milter.user, metrics.listen "
+		    "and ratelimit.max_keys changes take effect at the next "
+		    "restart");
 	cfg_release(old);
 	log_set_debug(cf->cf_debug);
 	rl_attach(main_rl, cf);
@@ -253,6 +294,11 @@ main(int argc, char **argv)
 	cfg_install(cf);
 	if (mlfi_open(cf, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
+	metrics_set_gauges(main_gauges);
+	if (cf->cf_metrics_listen != NULL && (main_metrics =
+	    metrics_http_start(cf->cf_metrics_listen, err, sizeof(err))) ==
+	    NULL)
+		log_fatalx("%s", err);
 	main_drop_privileges(cf);
 	if (!foreground && daemon(0, 0) == -1)
 		log_fatal("daemon");
@@ -265,5 +311,7 @@ main(int argc, char **argv)
 	cf = cfg_acquire();
 	timeout = cf->cf_shutdown_timeout;
 	cfg_release(cf);
-	return (mlfi_stop(timeout) == 0 ? 0 : 1);
+	timeout = mlfi_stop(timeout) == 0 ? 0 : 1;
+	metrics_http_stop(main_metrics);
+	return (timeout);
 }

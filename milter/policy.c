@@ -58,6 +58,7 @@
 #include "dsig.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "preflight.h"
 #include "rl.h"
@@ -567,6 +568,44 @@ policy_dmarc_fields(const struct txn *tx, char *buf, size_t size)
 	    tx->t_reason[0] ? "" : why, tx->t_reason[0] ? "" : "\"");
 }
 
+/* policy_count - the message in the metrics */
+
+static void
+policy_count(const struct txn *tx)
+{
+	char	a[200], b[200], both[400];
+	struct timespec ts;
+	size_t	i;
+
+	metrics_label(a, sizeof(a), "tenant", tx->t_tenant ?
+	    tx->t_tenant->ct_name : "-");
+	metrics_label(b, sizeof(b), "outcome", tx->t_action ? tx->t_action :
+	    "none");
+	snprintf(both, sizeof(both), "%s,%s", a, b);
+	metrics_inc(METRICS_MESSAGES, both);
+	if (tx->t_route != NULL && tx->t_action != NULL &&
+	    strcmp(tx->t_action, "accept") == 0) {
+		metrics_label(a, sizeof(a), "pool", tx->t_pool->cp_name);
+		metrics_label(b, sizeof(b), "egress",
+		    tx->t_route->ce_transport);
+		snprintf(both, sizeof(both), "%s,%s", a, b);
+		metrics_inc(METRICS_ROUTES, both);
+	}
+	for (i = 0; i < tx->t_nsigs && !tx->t_unsigned; i++)
+		if (tx->t_sigs[i].ts_value != NULL) {
+			metrics_label(a, sizeof(a), "alg", keys_alg_name(
+			    tx->t_sigs[i].ts_key->ck_key->k_alg));
+			metrics_inc(METRICS_SIGNATURES, a);
+		}
+	if (tx->t_checked) {
+		metrics_label(a, sizeof(a), "verdict",
+		    align_verdict_name(tx->t_align.ar_verdict));
+		metrics_inc(METRICS_DMARC, a);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	metrics_observe((double)ts.tv_sec + ts.tv_nsec / 1e9 - tx->t_start);
+}
+
 /* policy_summary - the one line per message */
 
 void
@@ -594,6 +633,7 @@ policy_summary(const struct txn *tx)
 	log_escape(env, sizeof(env), tx->t_sender_domain,
 	    strlen(tx->t_sender_domain));
 	log_escape(reason, sizeof(reason), tx->t_reason, strlen(tx->t_reason));
+	policy_count(tx);
 	txn_log(tx, LOG_INFO, "done client=%s login=%s tenant=%s by=%s "
 	    "env_from=%s from=%s rcpts=%zu%s body=%llu action=%s "
 	    "signed=%s%s%s%s%s%s",

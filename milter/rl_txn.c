@@ -46,6 +46,7 @@
 #include "cfg.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "rl.h"
 #include "rl_mem.h"
 #include "txn.h"
@@ -279,7 +280,10 @@ rl_refuse_over(struct txn *tx, const struct rl_batch *b, size_t i,
     int64_t retry_us)
 {
 	const struct cfg_limit *l = b->b_limit[i];
+	char	label[200];
 
+	metrics_label(label, sizeof(label), "limit", l->cl_name);
+	metrics_inc(METRICS_RATELIMIT, label);
 	return (txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.7.1", "rate limit %s "
 	    "reached: %s %s for %s; try again in %lld s", l->cl_name,
 	    b->b_rate[i]->cr_text, l->cl_rcpts ? "recipients" : "messages",

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "conn.h"
@@ -59,10 +60,13 @@ struct txn *
 txn_new(struct conn *c)
 {
 	struct txn *tx;
+	struct timespec ts;
 
 	if ((tx = calloc(1, sizeof(*tx))) == NULL)
 		return (NULL);
 	tx->t_conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tx->t_start = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	hdr_list_init(&tx->t_hdrs, (size_t)c->c_cfg->cf_max_headers,
 	    (size_t)c->c_cfg->cf_max_header_bytes);
 	c->c_txn = tx;

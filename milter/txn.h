@@ -59,6 +59,7 @@ struct txn {
 	const struct cfg_pool *t_pool;
 	const struct cfg_egress *t_route;	/* NULL: no routing */
 	unsigned long long t_body_bytes;
+	double	t_start;		/* CLOCK_MONOTONIC at MAIL FROM */
 	/* rate limits */
 	int	t_rl_early;		/* tenant known at MAIL FROM */
 	struct rl_hold *t_rl;		/* tokens taken, by key */

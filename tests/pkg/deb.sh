@@ -85,7 +85,9 @@ copy_source() {
 	    ln -s packaging/debian "$dir/src/debian"
 }
 build() {
-	(cd "$dir/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
+	# not the outer make check's jobserver and variables
+	(cd "$dir/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    -u top_srcdir -u top_builddir DEB_BUILD_OPTIONS="nocheck parallel=2" \
 	    dpkg-buildpackage -us -uc -b >"$dir/build.log" 2>&1)
 	local st=$?
 	[ "$st" -eq 0 ] || tail -25 "$dir/build.log"

@@ -51,6 +51,7 @@ full_name(const struct cfg_param *p, char *buf, size_t size)
 		{"domain", "domains."}, {"key", "keys."},
 		{"ratelimit", "ratelimit."}, {"redis", "ratelimit.redis."},
 		{"limit", "limits."}, {"warmup", "pools.egress.warmup."},
+		{"metrics", "metrics."},
 	};
 	size_t	i;
 
