@@ -341,6 +341,26 @@ ctl_dns_check(struct cfg *cf)
 	return (failed ? 1 : 0);
 }
 
+/* ctl_take_config - "-c FILE" may also follow the command; take it out */
+
+static void
+ctl_take_config(int *argc, char **argv, const char **path)
+{
+	int	i, j;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-c") != 0)
+			continue;
+		if (i + 1 == *argc)
+			ctl_usage();
+		*path = argv[i + 1];
+		for (j = i; j + 2 <= *argc; j++)
+			argv[j] = argv[j + 2];
+		*argc -= 2;
+		i--;
+	}
+}
+
 /* ctl_postfix_config - the Postfix side of the pools */
 
 static int
@@ -387,6 +407,7 @@ main(int argc, char **argv)
 	log_init("egress-ctl", 1, 0);
 	if (strcmp(argv[0], "keygen") == 0)
 		return (ctl_keygen(argc, argv));
+	ctl_take_config(&argc, argv, &path);
 	keys = strcmp(argv[0], "dns-check") == 0 ||
 	    strcmp(argv[0], "explain") == 0;
 	if (!keys && strcmp(argv[0], "postfix-config") != 0)
