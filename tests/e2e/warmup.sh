@@ -71,13 +71,18 @@ send_n() {	# PREFIX N [LOGIN DOMAIN]
 	done
 }
 
+# settle: every message sent so far ($n) is at the sink; index them.
+settle() {
+	rig_postfix_flush >/dev/null 2>&1
+	_rig_wait_for 30 test "$(rig_sink_count)" -ge "$n"
+	index >/dev/null
+}
+
 # from_counts ERE WARM SHARED: of the deliveries matching ERE, WARM came
 # from 127.0.0.6 and SHARED from 192.0.2.2 or .3.
 from_counts() {
 	local w s
-	rig_postfix_flush >/dev/null 2>&1
-	_rig_wait_for 30 test "$(rig_sink_count)" -ge "$n"
-	index >/dev/null
+	settle
 	w=$(count_from "$1" 127.0.0.6)
 	s=$(( $(count_from "$1" 192.0.2.2) + $(count_from "$1" 192.0.2.3) ))
 	echo "/$1/: $w from 127.0.0.6, $s from the shared pool (expected $2, $3)"
@@ -86,9 +91,7 @@ from_counts() {
 
 from_counts2() {	# ERE IP N: all N deliveries matching ERE from IP
 	local k
-	rig_postfix_flush >/dev/null 2>&1
-	_rig_wait_for 30 test "$(rig_sink_count)" -ge "$n"
-	index >/dev/null
+	settle
 	k=$(count_from "$1" "$2")
 	echo "/$1/: $k from $2 (expected $3)"
 	[ "$k" -eq "$3" ]
@@ -151,9 +154,7 @@ rig_check "tau: 20 messages accepted" send_n both- 20 tom tau.example
 n=$((n + 20))
 tau_spread() {
 	local a b
-	rig_postfix_flush >/dev/null 2>&1
-	_rig_wait_for 30 test "$(rig_sink_count)" -ge "$n"
-	index >/dev/null
+	settle
 	a=$(count_from '^both-' 192.0.2.2)
 	b=$(count_from '^both-' 192.0.2.3)
 	echo "/^both-/: $a from 192.0.2.2, $b from 192.0.2.3"
