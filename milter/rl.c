@@ -83,7 +83,6 @@
 #endif
 
 #define RL_WINDOW_MAX	(31LL * 86400 * 1000000)	/* µs */
-#define RL_DAY_US	(86400LL * 1000000)
 
 struct rl {
 	struct rl_mem *r_mem;

@@ -24,6 +24,8 @@ enum rl_part {			/* what a limit is counted per */
 	RL_NPARTS
 };
 
+#define RL_DAY_US	(86400LL * 1000000)	/* a day in microseconds */
+
 struct rl_backend {		/* where buckets are kept */
 	const char *rb_name;
 	void	*rb_state;

@@ -52,7 +52,6 @@
 #include "txn.h"
 
 #define RL_BATCH	32		/* buckets per round trip */
-#define RL_DAY_US	(86400LL * 1000000)
 
 struct rl_hold {
 	struct rl_req h_req;
