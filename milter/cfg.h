@@ -169,6 +169,8 @@ struct cfg {
 	int	cf_max_headers;
 	int	cf_max_header_bytes;
 	int	cf_shutdown_timeout;
+	int	cf_max_conns;		/* MTA connections at once */
+	int	cf_max_msgs_conn;	/* messages per SMTP session, 0: any */
 	int	cf_debug;
 	/* signing { } */
 	char	*cf_canon;

@@ -112,6 +112,14 @@ const struct cfg_param cfg_params[] = {
 	{"milter", "max_header_bytes", CFG_T_INT, NULL, 0, "1048576", 4096,
 	67108864, IN(cfg, cf_max_header_bytes), 0,
 	"most bytes of headers a message may have (more: 552 5.3.4)"},
+	{"milter", "max_connections", CFG_T_INT, NULL, 0, "1024", 1, 100000,
+	IN(cfg, cf_max_conns), 0,
+	"most MTA connections served at once (more are closed at once: the "
+	"MTA applies its milter_default_action)"},
+	{"milter", "max_messages_per_connection", CFG_T_INT, NULL, 0, "10000",
+	0, 100000000, IN(cfg, cf_max_msgs_conn), 0,
+	"most messages in one SMTP session (more: 451 4.7.0 at MAIL FROM, "
+	"the client reconnects); 0: no limit"},
 	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
 	IN(cfg, cf_shutdown_timeout), 0,
 	"seconds SIGTERM waits for messages in flight to finish"},

@@ -269,7 +269,7 @@ main(int argc, char **argv)
 			check = foreground = 1;
 			break;
 		case 'V':
-			printf("egress-milter %s (libmilter %s)\n",
+			printf("egress-milter %s (%s)\n",
 			    PACKAGE_VERSION, mlfi_libversion(ver, sizeof(ver)));
 			return (0);
 		default:

@@ -2,7 +2,7 @@
 # to install them without configuring the machine's own Postfix (sourced
 # by tests/run and tests/demo). Set EGRESS_NO_APT=1 to skip.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
- libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev libconfig-dev
+ libopendkim-dev libspf2-dev libopendmarc-dev libconfig-dev
  libssl-dev libhiredis-dev libmicrohttpd-dev publicsuffix
  debhelper dpkg-dev fakeroot"
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
