@@ -97,7 +97,8 @@ em_conf() {
 	esac
 	cat <<EOF
 alignment: { enabled = false; };
-milter: { socket = "$2"; user = "$run_user"; shutdown_timeout = 2; };
+milter: { socket = "$2"; user = "$run_user"; shutdown_timeout = 2;
+	  max_messages_per_connection = 0; };
 domains = ( { name = "acme.example"; keys = ( $keys ); } );
 EOF
 }
