@@ -253,6 +253,29 @@ dsig_put(struct dsig *sg, unsigned char c)
 	sg->sg_out[sg->sg_outlen++] = c;
 }
 
+/* dsig_write - n bytes of plain content, after dsig_content() */
+
+static void
+dsig_write(struct dsig *sg, const unsigned char *p, size_t n)
+{
+	size_t	room;
+
+	while (n > 0) {
+		if (sg->sg_outlen == sizeof(sg->sg_out)) {
+			keys_sha256_update(sg->sg_body, sg->sg_out,
+			    sg->sg_outlen);
+			sg->sg_outlen = 0;
+		}
+		room = sizeof(sg->sg_out) - sg->sg_outlen;
+		if (room > n)
+			room = n;
+		memcpy(sg->sg_out + sg->sg_outlen, p, room);
+		sg->sg_outlen += room;
+		p += room;
+		n -= room;
+	}
+}
+
 /* dsig_content - a byte of a line's content: what was held back first */
 
 static void
@@ -279,7 +302,7 @@ int
 dsig_body(struct dsig *sg, const unsigned char *buf, size_t len)
 {
 	int	relaxed = sg->sg_lib->dl_relaxed_body;
-	size_t	i;
+	size_t	i, j;
 	unsigned char c;
 
 	for (i = 0; i < len; i++) {
@@ -294,8 +317,16 @@ dsig_body(struct dsig *sg, const unsigned char *buf, size_t len)
 			sg->sg_crlfs++;
 		} else if (relaxed && (c == ' ' || c == '\t')) {
 			sg->sg_wsp = 1;
-		} else
+		} else {
 			dsig_content(sg, c);
+			/* the plain bytes that follow go in at once */
+			for (j = i + 1; j < len && (c = buf[j]) != '\r' &&
+			    c != '\n' && (!relaxed || (c != ' ' && c != '\t'));
+			    j++)
+				;
+			dsig_write(sg, buf + i + 1, j - i - 1);
+			i = j - 1;
+		}
 	}
 	return (0);
 }
