@@ -79,6 +79,10 @@ main_drop_privileges(const struct cfg *cf)
 	if (cf->cf_uid == 0)
 		log_fatalx("%s: milter.user \"%s\" is root: refusing to run as "
 		    "root after setup", cf->cf_path, cf->cf_user);
+	if (cf->cf_gid == 0)
+		log_fatalx("%s: milter.user \"%s\" has group root (gid 0): "
+		    "refusing to run with the root group after setup",
+		    cf->cf_path, cf->cf_user);
 	if (setgroups(1, &cf->cf_gid) == -1)
 		log_fatal("setgroups");
 	if (setresgid(cf->cf_gid, cf->cf_gid, cf->cf_gid) == -1)

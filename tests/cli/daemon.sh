@@ -136,4 +136,21 @@ if [ "$st" -ne 0 ] && printf '%s' "$out" | grep -q 'refusing to run as root'; th
 else
 	not_ok "milter.user = root is refused (status $st: $out)"
 fi
+
+# A user whose primary group is root would keep gid 0 after the drop.
+u=egress-gid0-$$
+if useradd --system --no-create-home --gid 0 --shell /usr/sbin/nologin \
+    "$u" 2>/dev/null; then
+	conf "unix:$dir/m.sock" "$u"
+	out=$("$bin" -f -c "$dir/c.conf" 2>&1)
+	st=$?
+	userdel "$u" 2>/dev/null
+	if [ "$st" -ne 0 ] && printf '%s' "$out" | grep -q 'has group root'; then
+		ok "milter.user with primary group root is refused"
+	else
+		not_ok "milter.user with primary group root is refused (status $st: $out)"
+	fi
+else
+	ok "milter.user with primary group root # SKIP useradd failed"
+fi
 tap_done
