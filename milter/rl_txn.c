@@ -377,6 +377,7 @@ rl_dry_run(struct txn *tx, struct rl_batch *b)
 	int64_t	retry;
 	size_t	over;
 	int	local = cf->cf_rl_shared == NULL;
+	char	safe[LOG_ESCAPE_MAX + 8];
 
 	while (b->b_n > 0) {
 		switch (rl_take(tx, b, local, &over, &retry)) {
@@ -384,7 +385,9 @@ rl_dry_run(struct txn *tx, struct rl_batch *b)
 			txn_log(tx, LOG_INFO, "dry-run: rate limit %s would "
 			    "refuse: %s %s for %s", b->b_limit[over]->cl_name,
 			    b->b_rate[over]->cr_text, b->b_limit[over]->cl_rcpts ?
-			    "recipients" : "messages", b->b_what[over]);
+			    "recipients" : "messages", log_escape(safe,
+			    sizeof(safe), b->b_what[over],
+			    strlen(b->b_what[over])));
 			rl_drop(b, over);
 			break;
 		case RL_DOWN:

@@ -48,6 +48,7 @@
 #include "cfg.h"
 #include "conn.h"
 #include "dsig.h"
+#include "log.h"
 #include "rl.h"
 #include "sign.h"
 #include "txn.h"
@@ -105,9 +106,13 @@ txn_free(struct txn *tx)
 void
 txn_set_queue_id(struct txn *tx, const char *id)
 {
+	char	safe[LOG_ESCAPE_MAX + 8];
+
 	if (tx->t_queue_id != NULL || id == NULL || *id == '\0')
 		return;
-	tx->t_queue_id = strdup(id);
+	/* the MTA's value starts every log line: escaped like client text */
+	tx->t_queue_id = strdup(log_escape(safe, sizeof(safe), id,
+	    strlen(id)));
 }
 
 /* txn_log - "QUEUEID: message conn=N" */
