@@ -16,7 +16,9 @@
  *	umask 0177, then given owner uid (when running as root), group gid
  *	and mode. A socket file left by a dead daemon is replaced; one that
  *	a live daemon answers on is not (error). TCP connections get
- *	TCP_NODELAY: replies leave at once.
+ *	TCP_NODELAY: replies leave at once. A socket open to every local
+ *	user (mode o+rw) or beyond loopback is logged as a warning: whoever
+ *	talks to it can claim any login.
  *
  *	mserv_start() starts the accepting thread, which has SIGTERM, SIGHUP
  *	and SIGINT blocked, as have the connection threads it starts (the
@@ -198,6 +200,37 @@ mserv_inet(const char *spec, int family, char *err, size_t errlen)
 	return (fd);
 }
 
+/*
+ * mserv_exposed - warn when the socket is open to more than the MTA:
+ * whoever can talk to it can claim any SASL login, so any tenant's
+ * signatures, routes and budgets
+ */
+static void
+mserv_exposed(const char *path, int mode)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+
+	if (path != NULL) {
+		if (mode & 007)
+			log_warnx("milter socket %s has mode %04o: every local "
+			    "user can speak to it and claim any login", path,
+			    (unsigned)mode);
+		return;
+	}
+	if (getsockname(mserv_fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if ((ss.ss_family == AF_INET &&
+	    (ntohl(sin->sin_addr.s_addr) >> 24) != 127) ||
+	    (ss.ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)))
+		log_warnx("milter socket listens beyond loopback: every host "
+		    "that reaches it can claim any login; firewall it to the "
+		    "MTA");
+}
+
 int
 mserv_open(const char *spec, uid_t uid, gid_t gid, int mode, char *err,
     size_t errlen)
@@ -227,6 +260,7 @@ mserv_open(const char *spec, uid_t uid, gid_t gid, int mode, char *err,
 		    path, strerror(errno));
 		return (-1);
 	}
+	mserv_exposed(path, mode);
 	return (0);
 }
 

@@ -107,6 +107,24 @@ expect_ok "stops with status 0" stop
 conf "inet:10031@127.0.0.1"
 expect_ok "starts on inet:10031@127.0.0.1" start
 check "signs over IPv4" sign_over "inet:10031@127.0.0.1"
+if grep -q 'beyond loopback' "$dir/log"; then
+	not_ok "no exposure warning for a loopback socket"
+else
+	ok "no exposure warning for a loopback socket"
+fi
+expect_ok "stops with status 0" stop
+
+# Sockets that others can reach start, with a warning naming the risk.
+conf "inet:10031"
+expect_ok "starts on inet:10031 (every address)" start
+check "warns that the socket listens beyond loopback" \
+    grep -q 'listens beyond loopback: every host' "$dir/log"
+expect_ok "stops with status 0" stop
+conf "unix:$dir/m.sock"
+sed -i 's/socket_mode = "0660"/socket_mode = "0666"/' "$dir/c.conf"
+expect_ok "starts with socket_mode 0666" start
+check "warns that every local user can speak to the socket" \
+    grep -q 'has mode 0666: every local user' "$dir/log"
 expect_ok "stops with status 0" stop
 if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
 	conf "inet6:10032@::1"
