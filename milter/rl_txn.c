@@ -17,6 +17,9 @@
  *	it is accepted; on VERDICT_TEMPFAIL only this recipient is refused
  *	(the reply is in the txn, t_action is left alone). rl_check_eoh()
  *	checks the others, with every accepted recipient counted.
+ *	A global limit counts a sender or From domain per domain only for
+ *	mail of the tenant that owns it; any other tenant's mail with that
+ *	domain counts under "TENANT@DOMAIN", its own bucket.
  *
  *	Tokens a message takes are kept per bucket key in tx->t_rl.
  *	rl_commit() marks the message accepted; rl_release() (called by
@@ -49,6 +52,7 @@
 #include "metrics.h"
 #include "rl.h"
 #include "rl_mem.h"
+#include "tenant.h"
 #include "txn.h"
 
 #define RL_BATCH	32		/* buckets per round trip */
@@ -438,19 +442,47 @@ rl_run(struct txn *tx, struct rl_batch *b)
 }
 
 /*
+ * rl_own - the value a global limit counts for a sender or From domain:
+ * the domain when the message's tenant owns it, else "TENANT@DOMAIN" (a
+ * domain has no '@'), so another tenant's mail with that domain (let
+ * through by unowned_sender or unowned_from = "accept") has a bucket of
+ * its own and never spends the owner's budget
+ */
+static const char *
+rl_own(const struct txn *tx, const struct cfg_limit *l, size_t i,
+    const char *value, char *buf, size_t size)
+{
+	const struct cfg_domain *d;
+
+	if (l->cl_tenant != NULL || (l->cl_parts[i] != RL_PART_SENDER_DOMAIN &&
+	    l->cl_parts[i] != RL_PART_FROM_DOMAIN))
+		return (value);
+	d = tenant_domain_owner(tx->t_conn->c_cfg, value);
+	if (d != NULL && d->cd_tenant == tx->t_tenant)
+		return (value);
+	snprintf(buf, size, "%s@%s", tx->t_tenant ? tx->t_tenant->ct_name :
+	    "", value);
+	return (buf);
+}
+
+/*
  * rl_add - one bucket per rate of a limit, for one set of values; a
  * full batch is checked at once. Message limits already held by this
  * message are not taken twice.
  */
 static enum verdict
 rl_add(struct txn *tx, struct rl_batch *b, const struct cfg_limit *l,
-    const char *const *vals, long cost)
+    const char *const *raw, long cost)
 {
 	const struct cfg *cf = tx->t_conn->c_cfg;
+	const char *vals[CFG_LIMIT_PARTS];
+	char	own[CFG_LIMIT_PARTS][RL_KEY_MAX];
 	struct rl_req *rq;
 	enum verdict v;
 	size_t	i, j, len;
 
+	for (j = 0; j < l->cl_nparts; j++)
+		vals[j] = rl_own(tx, l, j, raw[j], own[j], sizeof(own[j]));
 	for (i = 0; i < l->cl_nrates; i++) {
 		if (b->b_n == RL_BATCH &&
 		    (v = rl_run(tx, b)) != VERDICT_CONTINUE)
