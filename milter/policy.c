@@ -441,6 +441,22 @@ policy_key_active(struct txn *tx, const struct cfg_domain *d,
 	return (found);
 }
 
+/*
+ * policy_eoh_unsigned - outbound mail that an accept action lets go
+ * unsigned still leaves from its tenant's pool and spends its limits:
+ * choosing a foreign From must not be a way around either
+ */
+static enum verdict
+policy_eoh_unsigned(struct txn *tx)
+{
+	enum verdict v;
+
+	if (tx->t_tenant != NULL &&
+	    (v = policy_route(tx)) != VERDICT_CONTINUE)
+		return (v);
+	return (rl_check_eoh(tx));
+}
+
 /* policy_eoh - From checks, ownership, then start the signatures */
 
 enum verdict
@@ -452,11 +468,14 @@ policy_eoh(struct txn *tx)
 	size_t	i, n;
 
 	if (tx->t_unsigned)
-		return (VERDICT_CONTINUE);
-	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE || tx->t_unsigned)
+		return (policy_eoh_unsigned(tx));
+	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE)
 		return (v);
-	if ((owner = policy_check_owner(tx, &v)) == NULL)
-		return (v);	/* refused, or accepted unsigned */
+	if (tx->t_unsigned)
+		return (policy_eoh_unsigned(tx));
+	if ((owner = policy_check_owner(tx, &v)) == NULL)	/* refused, */
+		return (v == VERDICT_CONTINUE && tx->t_unsigned ?
+		    policy_eoh_unsigned(tx) : v);	/* or unsigned */
 	for (i = 0, n = 0; i < owner->cd_keys.n; i++) {
 		if (!policy_key_active(tx, owner, CFG_KEY(owner, i)))
 			continue;

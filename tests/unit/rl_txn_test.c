@@ -168,6 +168,46 @@ test_from(void)
 	    "bob's refusal names his domain's bucket: %s", reason);
 }
 
+/*
+ * test_eoh_unsigned - through policy_header() and policy_eoh(): mail that
+ * unowned_from = "accept" lets go unsigned still spends the limits of end
+ * of headers (a foreign From is no way around them)
+ */
+static void
+test_eoh_unsigned(void)
+{
+	struct conn *c;
+	struct txn *tx;
+	enum verdict v;
+	char	sender[64];
+	int	i;
+
+	fresh();
+	for (i = 1; i <= 3; i++) {
+		if ((c = conn_new(NULL)) == NULL || (tx = txn_new(c)) == NULL)
+			exit(99);
+		snprintf(sender, sizeof(sender), "<a@u%d.acme.example>", i);
+		v = policy_envfrom(tx, sender, "alice");
+		if (v == VERDICT_CONTINUE)
+			v = policy_envrcpt(tx, "<rcpt@dest.example>");
+		if (v == VERDICT_CONTINUE)
+			v = policy_header(tx, "From", " <x@other.example>");
+		if (v == VERDICT_CONTINUE)
+			v = policy_eoh(tx);
+		TAP_OK(i <= 2 ? v == VERDICT_CONTINUE && tx->t_unsigned :
+		    v == VERDICT_TEMPFAIL, "alice From other.example %d, "
+		    "accepted unsigned: %s", i, i <= 2 ? "passes the limits" :
+		    "refused by per-from at end of headers");
+		if (i == 3)
+			TAP_OK(strstr(tx->t_reason, "per-from") != NULL,
+			    "... the reply names the limit: %s", tx->t_reason);
+		if (v == VERDICT_CONTINUE)
+			rl_commit(tx);
+		txn_free(tx);
+		conn_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -180,6 +220,7 @@ main(void)
 	cfg_install(cf);
 	test_sender();
 	test_from();
+	test_eoh_unsigned();
 	rl_free(rl);
 	return (tap_done());
 }
