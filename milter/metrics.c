@@ -21,6 +21,8 @@
  *	Label values come from configuration names and message data; they
  *	are escaped (backslash, double quote, newline) and cut at 128 bytes
  *	by metrics_label().
+ *	At most 65536 label sets are kept (found by hash); further new
+ *	ones are dropped.
  * OWNERSHIP
  *	A process-wide registry behind one mutex (a scrape or a message end
  *	holds it for microseconds). metrics_render() returns a malloc()ed
@@ -41,12 +43,15 @@
 
 #include "metrics.h"
 
-#define METRICS_MAX_SERIES	4096	/* label sets kept, in all */
+#define METRICS_MAX_SERIES	65536	/* label sets kept, in all */
+#define METRICS_HASH		(2 * METRICS_MAX_SERIES)	/* power of 2 */
+#define METRICS_NONE		UINT32_MAX
 
 struct metrics_series {
 	int	s_family;
 	char	*s_labels;
 	uint64_t s_value;
+	uint32_t s_next;		/* same hash chain, or METRICS_NONE */
 };
 
 static const struct {
@@ -68,38 +73,68 @@ static const double metrics_bounds[] = {
 
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct metrics_series *metrics_series;
-static size_t metrics_nseries;
+static size_t metrics_nseries, metrics_cap;
+static uint32_t *metrics_hash;		/* chain heads, by hash */
 static uint64_t metrics_buckets[METRICS_NBOUNDS + 1];
 static double metrics_sum;
 static void (*metrics_gauges)(struct metrics_buf *);
 
-/* metrics_inc - add one to a family's counter for a label set */
+/* metrics_fnv - FNV-1a of a family and its label set */
 
+static uint32_t
+metrics_fnv(int family, const char *labels)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)family;
+
+	for (; *labels != '\0'; labels++)
+		h = (h ^ (unsigned char)*labels) * 16777619u;
+	return (h & (METRICS_HASH - 1));
+}
+
+/*
+ * metrics_inc - add one to a family's counter for a label set: found by
+ * a hash, so thousands of tenants cost no more than one
+ */
 void
 metrics_inc(int family, const char *labels)
 {
 	struct metrics_series *s;
-	size_t	i;
+	uint32_t h = metrics_fnv(family, labels), i;
+	size_t	cap;
 
 	pthread_mutex_lock(&metrics_lock);
-	for (i = 0; i < metrics_nseries; i++) {
+	if (metrics_hash == NULL) {
+		if ((metrics_hash = malloc(METRICS_HASH *
+		    sizeof(*metrics_hash))) == NULL)
+			goto out;
+		for (i = 0; i < METRICS_HASH; i++)
+			metrics_hash[i] = METRICS_NONE;
+	}
+	for (i = metrics_hash[h]; i != METRICS_NONE; i = s->s_next) {
 		s = &metrics_series[i];
 		if (s->s_family == family && strcmp(s->s_labels, labels) == 0) {
 			s->s_value++;
-			pthread_mutex_unlock(&metrics_lock);
-			return;
+			goto out;
 		}
 	}
-	if (metrics_nseries < METRICS_MAX_SERIES && (s = reallocarray(
-	    metrics_series, metrics_nseries + 1, sizeof(*s))) != NULL) {
+	if (metrics_nseries == METRICS_MAX_SERIES)
+		goto out;		/* dropped: the registry is full */
+	if (metrics_nseries == metrics_cap) {
+		cap = metrics_cap ? metrics_cap * 2 : 64;
+		if ((s = reallocarray(metrics_series, cap, sizeof(*s))) ==
+		    NULL)
+			goto out;
 		metrics_series = s;
-		s = &metrics_series[metrics_nseries];
-		if ((s->s_labels = strdup(labels)) != NULL) {
-			s->s_family = family;
-			s->s_value = 1;
-			metrics_nseries++;
-		}
+		metrics_cap = cap;
 	}
+	s = &metrics_series[metrics_nseries];
+	if ((s->s_labels = strdup(labels)) != NULL) {
+		s->s_family = family;
+		s->s_value = 1;
+		s->s_next = metrics_hash[h];
+		metrics_hash[h] = (uint32_t)metrics_nseries++;
+	}
+out:
 	pthread_mutex_unlock(&metrics_lock);
 }
 
