@@ -279,9 +279,10 @@ field() {
 
 # errlines FROM: the milter's error lines since that offset: warning or
 # worse, and any line without a priority (a sanitizer's or the C
-# library's report, say)
+# library's report, say; its empty and all-"=" lines are left out, so
+# that the first line says what it is)
 errlines() {
-	slice "$log" "$1" | grep -Ev '^<[5-7]>'
+	slice "$log" "$1" | grep -Ev '^(<[5-7]>.*|=*)$'
 }
 
 fmt='%5s %9s %7s %7s %9s %5s %7s %6s %7s %8s\n'
