@@ -22,27 +22,36 @@
 # header is added) and memory rate limits per tenant, per login and
 # recipient domain and per recipient domain, set far above what the soak
 # sends so that they are checked and committed for every message and never
-# refuse.  egress-milter runs in the foreground on a unix socket; each
-# round runs two mload processes at once, one per tenant, SOAK_CONC / 2
-# connections each, for SOAK_MESSAGES / SOAK_ROUNDS messages in all.
+# refuse.  The connection caps are set tight, so that a count that drifts
+# shows: milter.max_messages_per_connection is SOAK_PER_CONN, exactly what
+# mload sends on one connection, and milter.max_connections is twice
+# SOAK_CONC (each mload thread holds one connection, plus the one it just
+# closed while the milter's thread for it ends).  egress-milter runs in the
+# foreground on a unix socket; each round runs two mload processes at once,
+# one per tenant, SOAK_CONC / 2 connections each, for SOAK_MESSAGES /
+# SOAK_ROUNDS messages in all.
 #
-# Errors are looked for in two places.  The milter's own log (stderr in
-# the foreground) gets each line's syslog priority as a "<N>" prefix, the
-# way it writes for journald (JOURNAL_STREAM is set to the log file);
-# lines at warning or worse, and lines without a prefix (a sanitizer's
-# report, say), count as errors, and the per-message summary
-# lines ("done ... action=accept") are counted against mload's figures.
-# libmilter logs its own errors only with syslog(3): as root, the milter
-# runs in a private mount namespace whose /dev holds a /dev/log socket
-# that this script reads (a bad option negotiation is sent first, to check
-# that libmilter's lines do arrive).  Without root that part is skipped.
+# Errors are read from the milter's log (stderr in the foreground), where
+# each line has its syslog priority as a "<N>" prefix, the way it writes
+# for journald (JOURNAL_STREAM is set to the log file).  Lines at warning
+# or worse, and lines without a prefix (a sanitizer's report, say), count
+# as errors; the per-message summary lines ("done ... action=accept") are
+# counted against mload's figures.  Protocol errors are logged the same
+# way: before the rounds, an option negotiation with 4 octets of data
+# instead of 12 is sent, and its warning must arrive in the log (that one
+# line is the probe, not an error) and the milter must close that
+# connection.  After the rounds, one connection sends one message more
+# than SOAK_PER_CONN, which must get the session cap's 451 (skipped when
+# SOAK_PER_CONN is 0, no cap).
 #
 # The verdict fails (exit 1) when a message was not accepted or mload saw
 # an error, a message lacks its two signatures and route header, the
 # summary lines do not match, the milter logged an error or died, did not
-# stop cleanly on SIGTERM, had more fds open after the last round than
-# after the first, or its RSS grew more than 10% from round 2 to the last
-# (round 1 is the warm-up).  Speed is printed but not judged.
+# stop cleanly on SIGTERM, had more fds open or more threads running
+# after the last round than after the first (one thread per connection:
+# they must end with their connections), or its RSS grew more than 10%
+# from round 2 to the last (round 1 is the warm-up), or the session cap
+# was not applied.  Speed is printed but not judged.
 set -u
 
 builddir=${1:?usage: soak.sh BUILDDIR}
@@ -75,13 +84,10 @@ for f in "$em" "$mload"; do
 	[ -x "$f" ] || { echo "soak: $f: not built" >&2; exit 1; }
 done
 command -v openssl >/dev/null || { echo "soak: no openssl" >&2; exit 1; }
+[ -x "$py" ] || { echo "soak: no $py" >&2; exit 1; }
 
-capture=0		# read libmilter's syslog lines
 if [ "$(id -u)" = 0 ]; then
 	run_user=nobody		# egress-milter refuses to stay root
-	if command -v unshare >/dev/null && [ -x "$py" ]; then
-		capture=1
-	fi
 else
 	run_user=$(id -un)
 fi
@@ -90,13 +96,11 @@ dir=$(mktemp -d /tmp/egress-soak.XXXXXX) || exit 1
 chmod 755 "$dir"		# the socket is reached after the drop
 sock=$dir/milter.sock
 log=$dir/milter.log
-slog=$dir/syslog.log
 empid=
-lpid=
 mpids=()
 cleanup() {
 	local p
-	for p in "${mpids[@]}" $empid $lpid; do
+	for p in "${mpids[@]}" $empid; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	if [ "${SOAK_KEEP:-0}" = 1 ]; then
@@ -120,7 +124,8 @@ trap 'exit 130' INT TERM
 
 cat >"$dir/em.conf" <<EOF
 milter: { socket = "unix:$sock"; user = "$run_user";
-          shutdown_timeout = 5; };
+          shutdown_timeout = 5; max_connections = $((2 * conc));
+          max_messages_per_connection = $per_conn; };
 alignment: { enabled = false; };
 ratelimit: { backend = "memory"; max_keys = 10000; };
 limits = ( { name = "rcpt"; per = "rcpt_domain";
@@ -161,32 +166,6 @@ fi
 
 # ---- the milter ------------------------------------------------------------
 
-# syslog_start: a /dev/log stand-in in $dir/dev, read into $slog
-syslog_start() {
-	local n
-	mkdir "$dir/dev" || return 1
-	for n in null zero random urandom; do
-		: >"$dir/dev/$n"
-	done
-	: >"$slog"
-	"$py" - "$dir/dev/log" "$slog" <<'EOF' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        d = s.recv(65536).rstrip(b"\0\n")
-        f.write(d.replace(b"\n", b" ") + b"\n")
-EOF
-	lpid=$!
-	for _ in $(seq 1 50); do
-		[ -S "$dir/dev/log" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # mload_run CONC N LOGIN FROM: one mload (run it with &: it replaces the
 # subshell, so that killing that PID stops it); its figures on stdout
 mload_run() {
@@ -210,23 +189,7 @@ alive() {
 # prefix when JOURNAL_STREAM is set (journald names the stream by
 # device:inode; ours is the log file).
 jstream=$(stat -c %d:%i "$log")
-if [ $capture = 1 ] && ! syslog_start; then
-	echo "soak: cannot start the /dev/log reader" >&2
-	exit 1
-fi
-if [ $capture = 1 ]; then
-	# A private /dev: the real device nodes we need, and our /dev/log.
-	unshare --mount -- /bin/bash -c 'd=$1; shift
-	    for n in null zero random urandom; do
-		mount --bind "/dev/$n" "$d/dev/$n" || exit 1
-	    done
-	    mount --rbind "$d/dev" /dev || exit 1
-	    exec "$@"' soak-ns "$dir" env JOURNAL_STREAM="$jstream" \
-	    "$em" -f -c "$dir/em.conf" >>"$log" 2>&1 &
-else
-	JOURNAL_STREAM=$jstream "$em" -f -c "$dir/em.conf" >>"$log" 2>&1 &
-	echo "soak: not root: libmilter's own syslog lines are not read"
-fi
+JOURNAL_STREAM=$jstream "$em" -f -c "$dir/em.conf" >>"$log" 2>&1 &
 empid=$!
 for _ in $(seq 1 100); do
 	alive || break
@@ -240,28 +203,35 @@ if ! alive || ! grep -q '^<6>started:' "$log"; then
 	tail -5 "$log" >&2
 	exit 1
 fi
-if [ $capture = 1 ]; then
-	# Option negotiation with 4 bytes of data instead of 12: libmilter
-	# logs "st_optionneg[..]: len too short" with syslog(3).
-	"$py" - "$sock" <<'EOF'
+# Option negotiation with 4 octets of data instead of 12: mproto logs
+# the protocol error (at warning) and ends the session.  The probe exits
+# 0 once the milter has closed the connection, 1 if it stays open.
+probe='<4>NOQUEUE: milter negotiation: 4 octets, need 12'
+if ! "$py" - "$sock" <<'EOF'
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(5)
 s.connect(sys.argv[1])
 s.sendall(struct.pack(">I", 5) + b"O" + struct.pack(">I", 6))
 try:
-    s.recv(100)
+    while s.recv(100):
+        pass
 except OSError:
-    pass
+    sys.exit(1)
 EOF
-	for _ in $(seq 1 50); do
-		grep -q 'len too short' "$slog" && break
-		sleep 0.1
-	done
-	if ! grep -q 'len too short' "$slog"; then
-		echo "soak: libmilter's syslog lines do not reach $slog" >&2
-		exit 1
-	fi
+then
+	echo "soak: the milter kept a connection open after a bad" \
+	    "option negotiation" >&2
+	exit 1
+fi
+for _ in $(seq 1 50); do
+	grep -qxF "$probe" "$log" && break
+	sleep 0.1
+done
+if ! grep -qxF "$probe" "$log"; then
+	echo "soak: the protocol error of the probe is not in $log:" >&2
+	tail -5 "$log" >&2
+	exit 1
 fi
 
 # ---- sampling --------------------------------------------------------------
@@ -281,12 +251,12 @@ nfds() {
 	echo "$n"
 }
 
-# settle: wait (at most 5 s) until the fd count holds still: the last
-# sessions of a round are closed by libmilter after mload has gone
+# settle: wait (at most 5 s) until the fd and thread counts hold still:
+# the threads of the last connections of a round end after mload has gone
 settle() {
 	local prev=-1 cur
 	for _ in $(seq 1 25); do
-		cur=$(nfds)
+		cur="$(nfds) $(status Threads)"
 		[ "$cur" = "$prev" ] && return 0
 		prev=$cur
 		sleep 0.2
@@ -307,15 +277,12 @@ field() {
 	echo -
 }
 
-# errlines FROM SFROM: the milter's error lines since these offsets:
-# warning or worse, and any line without a priority (a sanitizer's or
-# the C library's report, say)
+# errlines FROM: the milter's error lines since that offset: warning or
+# worse, and any line without a priority (a sanitizer's or the C
+# library's report, say; its empty and all-"=" lines are left out, so
+# that the first line says what it is)
 errlines() {
-	slice "$log" "$1" | grep -Ev '^<[5-7]>'
-	[ $capture = 1 ] || return 0
-	# "<PRI>": the severity is PRI mod 8; warning (4) or worse
-	slice "$slog" "$2" | awk 'match($0, /^<[0-9]+>/) &&
-	    substr($0, 2, RLENGTH - 2) % 8 <= 4 { print "syslog: " $0 }'
+	slice "$log" "$1" | grep -Ev '^(<[5-7]>.*|=*)$'
 }
 
 fmt='%5s %9s %7s %7s %9s %5s %7s %6s %7s %8s\n'
@@ -329,10 +296,8 @@ fail() {
 	fails+=("$*")
 }
 off=$(stat -c %s "$log")
-soff=0
-[ $capture = 1 ] && soff=$(stat -c %s "$slog")
-# Startup errors count too (the canary above is left out).
-if errlines 0 0 | grep -v 'len too short' | head -5 >"$dir/err0" &&
+# Startup errors count too (the probe's one line is left out).
+if errlines 0 | grep -vxF "$probe" | head -5 >"$dir/err0" &&
     [ -s "$dir/err0" ]; then
 	fail "errors at startup: $(head -1 "$dir/err0")"
 fi
@@ -343,7 +308,7 @@ printf "$fmt" 0 0 - - "$rss0" "$(nfds)" "$(status Threads)" - - -
 per_round=$((total / rounds))
 half=$((conc / 2))
 done_msgs=0
-declare -a rss fds
+declare -a rss fds thr
 for r in $(seq 1 "$rounds"); do
 	n=$per_round
 	[ "$r" = "$rounds" ] && n=$((total - per_round * (rounds - 1)))
@@ -401,15 +366,15 @@ for r in $(seq 1 "$rounds"); do
 	fi
 	rss[r]=
 	fds[r]=
-	threads=
+	thr[r]=
 	if [ $alive = 1 ]; then
 		settle
 		rss[r]=$(status VmRSS)
 		fds[r]=$(nfds)
-		threads=$(status Threads)
+		thr[r]=$(status Threads)
 	fi
 
-	errlines "$off" "$soff" >"$dir/err"
+	errlines "$off" >"$dir/err"
 	nerr=$(wc -l <"$dir/err")
 	[ "$nerr" -gt 0 ] && fail "round $r: $nerr error line(s)," \
 	    "first: $(head -1 "$dir/err")"
@@ -421,13 +386,12 @@ for r in $(seq 1 "$rounds"); do
 		    "for $ok accepted messages"
 	fi
 	off=$(stat -c %s "$log")
-	[ $capture = 1 ] && soff=$(stat -c %s "$slog")
 
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	rate=$(awk -v n="$n" -v s="$secs" \
 	    'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
 	printf "$fmt" "$r" "$done_msgs" "$failed" "$nerr" \
-	    "${rss[r]:--}" "${fds[r]:--}" "${threads:--}" "$logged" \
+	    "${rss[r]:--}" "${fds[r]:--}" "${thr[r]:--}" "$logged" \
 	    "$secs" "$rate"
 	[ $alive = 1 ] || break
 done
@@ -440,9 +404,31 @@ if [ $alive = 1 ]; then
 		fail "fds grew: ${fds[1]} after round 1," \
 		    "${fds[last]} after round $last"
 	fi
+	if [ "${thr[last]}" -gt "${thr[1]}" ]; then
+		fail "threads grew: ${thr[1]} after round 1," \
+		    "${thr[last]} after round $last"
+	fi
 	if [ $((rss[last] * 100)) -gt $((rss[2] * 110)) ]; then
 		fail "RSS grew more than 10%: ${rss[2]} KiB after" \
 		    "round 2, ${rss[last]} KiB after round $last"
+	fi
+	if [ "$per_conn" -gt 0 ]; then
+		# One connection, one message more than the cap: that one
+		# gets 451 4.7.0 at MAIL FROM (mload: tempfail), logged at
+		# info level.
+		line=$("$mload" -s "unix:$sock" -c 1 -n $((per_conn + 1)) \
+		    -S "$size" -l acme -F soak@acme.example -q 2>/dev/null |
+		    tail -1)
+		cap="^<6>NOQUEUE: $per_conn messages in one SMTP session"
+		capped=$(slice "$log" "$off" | grep -c "$cap")
+		if [ "$(field ok "$line")" != "$per_conn" ] ||
+		    [ "$(field tempfail "$line")" != 1 ] || [ "$capped" != 1 ]
+		then
+			fail "session cap: $((per_conn + 1)) messages on one" \
+			    "connection: ${line:-no figures};" \
+			    "$capped cap line(s) logged, want" \
+			    "$per_conn accepted, 1 tempfail, 1 line"
+		fi
 	fi
 	kill -TERM "$empid"
 	stopped=0
@@ -457,7 +443,7 @@ if [ $alive = 1 ]; then
 		rc=$?
 		[ "$rc" = 0 ] ||
 		    fail "egress-milter exited $rc after SIGTERM"
-		errlines "$off" "$soff" >"$dir/err"
+		errlines "$off" >"$dir/err"
 		[ -s "$dir/err" ] && fail "error at shutdown:" \
 		    "$(head -1 "$dir/err")"
 	fi
@@ -468,7 +454,8 @@ echo "soak: $done_msgs messages in $last rounds, $conc connections" \
     "($per_conn messages each), $size; RSS ${rss0} KiB at start," \
     "${rss[1]:-?} after round 1, ${rss[2]:-?} after round 2," \
     "${rss[last]:-?} at the end; fds ${fds[1]:-?} after round 1," \
-    "${fds[last]:-?} at the end"
+    "${fds[last]:-?} at the end; threads ${thr[1]:-?} after round 1," \
+    "${thr[last]:-?} at the end"
 if [ ${#fails[@]} -gt 0 ]; then
 	for f in "${fails[@]}"; do
 		echo "soak: FAIL: $f"
