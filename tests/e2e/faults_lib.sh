@@ -19,6 +19,12 @@
 #   audit CHECK ARGS...        one count-audit check on the index
 #   log_count FILE ERE N       exactly N lines of FILE match ERE
 
+# Short queue ids (inode and microseconds) do recur within a run of a
+# few hundred messages; the checks join the sender's record and the
+# milter's summary line by queue id, so use the long, unique ones.
+RIG_POSTFIX_EXTRA="${RIG_POSTFIX_EXTRA:-}
+enable_long_queue_ids = yes"
+
 FAULTS_SENT=$RIG_DIR/sent.jsonl
 FAULTS_INDEX=$RIG_DIR/index.json
 FAULTS_SENDER_PID=
