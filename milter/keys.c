@@ -171,6 +171,23 @@ keys_parse(const unsigned char *pem, size_t len)
 	return (pk);
 }
 
+/*
+ * A key keeps the signing contexts it has used, ready for the next
+ * signature: with OpenSSL 3 making one (fetching the algorithm, setting
+ * up the provider's context) costs about 50 us for RSA-2048 and 10 us
+ * for Ed25519, a sixth to a fifth of the signature. A context serves one
+ * signature at a time; the pool holds at most KEYS_POOL_MAX idle ones.
+ */
+#define KEYS_POOL_MAX	64
+
+static const EVP_MD *keys_md(void);
+
+struct keys_pool {
+	pthread_mutex_t kp_lock;
+	void	*kp_ctx[KEYS_POOL_MAX];
+	size_t	kp_n;
+};
+
 /* keys_load - load and vet one private key file */
 
 struct key *
@@ -214,7 +231,77 @@ keys_load(const char *path, uid_t owner, int min_rsa_bits, char *err,
 		keys_free(key);
 		return (NULL);
 	}
+	key->k_pool = xcalloc(1, sizeof(*key->k_pool));
+	pthread_mutex_init(&key->k_pool->kp_lock, NULL);
 	return (key);
+}
+
+
+/* keys_ctx_free - a signing context of either kind */
+
+static void
+keys_ctx_free(const struct key *key, void *ctx)
+{
+	if (key->k_alg == KEY_ALG_ED25519)
+		EVP_MD_CTX_free(ctx);
+	else
+		EVP_PKEY_CTX_free(ctx);
+}
+
+/* keys_ctx_get - an idle context of the pool, or a new one; NULL */
+
+static void *
+keys_ctx_get(const struct key *key)
+{
+	struct keys_pool *kp = key->k_pool;
+	EVP_PKEY_CTX *pc;
+	EVP_MD_CTX *mc;
+	void	*ctx = NULL;
+
+	if (kp != NULL) {
+		pthread_mutex_lock(&kp->kp_lock);
+		if (kp->kp_n > 0)
+			ctx = kp->kp_ctx[--kp->kp_n];
+		pthread_mutex_unlock(&kp->kp_lock);
+		if (ctx != NULL)
+			return (ctx);
+	}
+	if (key->k_alg == KEY_ALG_ED25519) {
+		if ((mc = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestSignInit_ex(mc, NULL, NULL, NULL, NULL,
+		    key->k_pkey, NULL) != 1) {
+			EVP_MD_CTX_free(mc);
+			mc = NULL;
+		}
+		return (mc);
+	}
+	if ((pc = EVP_PKEY_CTX_new(key->k_pkey, NULL)) != NULL &&
+	    (EVP_PKEY_sign_init(pc) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(pc, keys_md()) != 1)) {
+		EVP_PKEY_CTX_free(pc);
+		pc = NULL;
+	}
+	return (pc);
+}
+
+/* keys_ctx_put - back to the pool after a good signature */
+
+static void
+keys_ctx_put(const struct key *key, void *ctx)
+{
+	struct keys_pool *kp = key->k_pool;
+
+	if (kp != NULL) {
+		pthread_mutex_lock(&kp->kp_lock);
+		if (kp->kp_n < KEYS_POOL_MAX) {
+			kp->kp_ctx[kp->kp_n++] = ctx;
+			ctx = NULL;
+		}
+		pthread_mutex_unlock(&kp->kp_lock);
+	}
+	if (ctx != NULL)
+		keys_ctx_free(key, ctx);
 }
 
 /* keys_free - wipe and free */
@@ -222,8 +309,16 @@ keys_load(const char *path, uid_t owner, int min_rsa_bits, char *err,
 void
 keys_free(struct key *key)
 {
+	size_t	i;
+
 	if (key == NULL)
 		return;
+	if (key->k_pool != NULL) {
+		for (i = 0; i < key->k_pool->kp_n; i++)
+			keys_ctx_free(key, key->k_pool->kp_ctx[i]);
+		pthread_mutex_destroy(&key->k_pool->kp_lock);
+		free(key->k_pool);
+	}
 	xfree_secret(key->k_pem, KEYS_MAX_FILE + 1);
 	EVP_PKEY_free(key->k_pkey);
 	free(key);
@@ -301,26 +396,19 @@ int
 keys_sign(const struct key *key, const unsigned char dg[KEYS_SHA256_LEN],
     unsigned char *sig, size_t *siglen)
 {
-	EVP_PKEY_CTX *pc;
-	EVP_MD_CTX *mc;
+	void	*ctx;
 	int	ok;
 
-	if (key->k_alg == KEY_ALG_ED25519) {
-		if ((mc = EVP_MD_CTX_new()) == NULL)
-			return (-1);
-		ok = EVP_DigestSignInit_ex(mc, NULL, NULL, NULL, NULL,
-		    key->k_pkey, NULL) == 1 &&
-		    EVP_DigestSign(mc, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
-		EVP_MD_CTX_free(mc);
-		return (ok ? 0 : -1);
-	}
-	if ((pc = EVP_PKEY_CTX_new(key->k_pkey, NULL)) == NULL)
+	if ((ctx = keys_ctx_get(key)) == NULL)
 		return (-1);
-	ok = EVP_PKEY_sign_init(pc) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_signature_md(pc, keys_md()) == 1 &&
-	    EVP_PKEY_sign(pc, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
-	EVP_PKEY_CTX_free(pc);
+	if (key->k_alg == KEY_ALG_ED25519)
+		ok = EVP_DigestSign(ctx, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
+	else
+		ok = EVP_PKEY_sign(ctx, sig, siglen, dg, KEYS_SHA256_LEN) == 1;
+	if (ok)
+		keys_ctx_put(key, ctx);
+	else
+		keys_ctx_free(key, ctx);	/* its state is unknown */
 	return (ok ? 0 : -1);
 }
 

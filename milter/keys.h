@@ -15,9 +15,11 @@ struct key {
 	unsigned char *k_pem;		/* NUL-terminated PEM, wiped on free */
 	size_t	k_pemlen;
 	void	*k_pkey;		/* the parsed key (EVP_PKEY) */
+	struct keys_pool *k_pool;	/* signing contexts ready for reuse */
 };
 
 struct keys_sha256;
+struct keys_pool;
 
 #define KEYS_SHA256_LEN	32
 #define KEYS_SIG_MAX	2048		/* RSA-16384 */
