@@ -943,6 +943,8 @@ rig_milter_start() {
 # (default $RIG_DIR). Errors and definite or indirect leaks (less those
 # in tests/valgrind.supp) make the exit status 97; rig_milter_stop reads
 # the log. RIG_VALGRIND_OPTS adds options (e.g. --track-origins=yes).
+# Children are traced, so a milter started through env or another
+# wrapper that execs it is the program checked (it rewrites the log).
 _rig_valgrind() {
 	local dir=${RIG_VALGRIND_LOGDIR:-$RIG_DIR}
 	local supp=$RIG_LIB_DIR/../valgrind.supp
@@ -957,6 +959,7 @@ _rig_valgrind() {
 	RIG_VALGRIND_CMD=(valgrind --tool=memcheck --error-exitcode=97
 	    --leak-check=full --show-leak-kinds=definite,indirect
 	    --errors-for-leak-kinds=definite,indirect --num-callers=40
+	    --trace-children=yes
 	    --suppressions="$supp" --gen-suppressions=all
 	    --log-file="$RIG_MILTER_VGLOG" ${RIG_VALGRIND_OPTS:-} "$@")
 }
