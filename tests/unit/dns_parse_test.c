@@ -87,7 +87,7 @@ test_same(const struct dns_answer *a, const struct test_row *r)
 int
 main(void)
 {
-	unsigned char buf[TEST_MAX];
+	unsigned char buf[TEST_MAX], *copy;
 	struct dns_answer ans;
 	const struct test_row *r;
 	size_t	i, len, cut;
@@ -108,14 +108,21 @@ main(void)
 		dns_answer_fini(&ans);
 		if (r->status == DNS_TEMPFAIL)
 			continue;
-		/* A reply cut anywhere is no answer. */
+		/*
+		 * A reply cut anywhere is no answer. Each prefix is a heap
+		 * block of its own size, so ASan sees any read past it.
+		 */
 		bad = 0;
 		for (cut = 0; cut < len; cut++) {
-			rc = dns_parse_reply(buf, (int)cut, TEST_KEY, &ans);
+			if ((copy = malloc(cut + 1)) == NULL)
+				return (1);
+			memcpy(copy, buf, cut);
+			rc = dns_parse_reply(copy, (int)cut, TEST_KEY, &ans);
 			if (rc != 0 || ans.status != DNS_TEMPFAIL ||
 			    ans.ttl != 0 || ans.n != 0)
 				bad++;
 			dns_answer_fini(&ans);
+			free(copy);
 		}
 		TAP_OK(bad == 0, "%s: none of its %zu prefixes is an answer",
 		    r->file, len);
