@@ -88,10 +88,11 @@
  *	the strings (and may be called again). Cached data is copied out.
  * DIAGNOSTICS
  *	dns_txt() and dns_parse_reply() return -1 when memory runs out
- *	(ans is then an empty DNS_TEMPFAIL), else 0; an answer that cannot be cached for lack of
- *	memory is still returned; a thread whose resolver state cannot be
- *	set up gets DNS_TEMPFAIL. dns_cache_new() returns NULL when memory
- *	or a pthread key runs out. Nothing here logs or exits.
+ *	(ans is then an empty DNS_TEMPFAIL), else 0; an answer that cannot
+ *	be cached for lack of memory is still returned; a thread whose
+ *	resolver state cannot be set up gets DNS_TEMPFAIL. dns_cache_new()
+ *	returns NULL when memory or a pthread key runs out. Nothing here
+ *	logs or exits.
  * SEE ALSO
  *	resolver(3), resolv.conf(5), RFC 1035, RFC 2181, RFC 2308, RFC 6891
  */

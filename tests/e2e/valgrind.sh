@@ -84,8 +84,8 @@ for script in "$@"; do
 		    head -20 | sed 's/^/#   1st run: /'
 		run_script "$name" 2
 	fi
-	result $(( st != 0 || bad != 0 || n == 0 )) \
-	    "$name.sh under memcheck: $((n - bad)) of $n checks passed (${secs}s$note)"
+	result $(( st != 0 || bad != 0 || n == 0 )) "$name.sh under memcheck:\
+ $((n - bad)) of $n checks passed (${secs}s$note)"
 	[ "$st" -eq 0 ] && [ "$bad" -eq 0 ] ||
 	    grep -E -A 3 '^not ok |^Bail out!' "$out/$name.2.out" | head -40 |
 	    sed 's/^/#   /'
@@ -100,7 +100,8 @@ for script in "$@"; do
 	result $(( runs == 0 || ${#dirty} > 0 )) \
 	    "$name.sh: memcheck clean in $runs milter run(s)"
 	for log in $dirty; do
-		echo "#   $(grep -o 'ERROR SUMMARY: .*' "$log" | tail -n 1) in $log"
+		what=$(grep -o 'ERROR SUMMARY: .*' "$log" | tail -n 1)
+		echo "#   ${what:-no ERROR SUMMARY (killed?)} in $log"
 	done
 done
 echo "$passed passed, $failed failed"
