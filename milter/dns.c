@@ -14,6 +14,11 @@
  *	void	dns_cache_stats(const struct dns_cache *dc,
  *		    unsigned long *hits, unsigned long *misses,
  *		    size_t *entries);
+ *
+ *	#include "dns_int.h"
+ *
+ *	int	dns_parse_reply(const unsigned char *msg, int len,
+ *		    const char *key, struct dns_answer *ans);
  * DESCRIPTION
  *	dns_txt() returns the TXT RRset of name. The character-strings of
  *	each record are joined into one string. A CNAME chain in the reply
@@ -65,6 +70,12 @@
  *	closest to expiry; both are the root of the heap, O(log n) each.
  *	An entry holds at most one reply's data (under 64 KiB).
  *
+ *	dns_parse_reply() is the parser dns_txt() applies to the reply of
+ *	len octets at msg to its query for key (a name as the cache keys
+ *	it: lower case, no final dot): ans is set as dns_txt() would set
+ *	it before caching, never marked cached. It is internal (tests, the
+ *	fuzz harness); it reads only msg[0 .. len - 1].
+ *
  *	One mutex guards the table, the heap and the counters. It is held
  *	to find an entry and copy a hit out, and to insert, never during a
  *	query; two threads that miss the same name both query, and the
@@ -76,11 +87,12 @@
  *	dns_txt() overwrites it without freeing, dns_answer_fini() frees
  *	the strings (and may be called again). Cached data is copied out.
  * DIAGNOSTICS
- *	dns_txt() returns -1 when memory runs out (ans is then an empty
- *	DNS_TEMPFAIL), else 0; an answer that cannot be cached for lack of
- *	memory is still returned; a thread whose resolver state cannot be
- *	set up gets DNS_TEMPFAIL. dns_cache_new() returns NULL when memory
- *	or a pthread key runs out. Nothing here logs or exits.
+ *	dns_txt() and dns_parse_reply() return -1 when memory runs out
+ *	(ans is then an empty DNS_TEMPFAIL), else 0; an answer that cannot
+ *	be cached for lack of memory is still returned; a thread whose
+ *	resolver state cannot be set up gets DNS_TEMPFAIL. dns_cache_new()
+ *	returns NULL when memory or a pthread key runs out. Nothing here
+ *	logs or exits.
  * SEE ALSO
  *	resolver(3), resolv.conf(5), RFC 1035, RFC 2181, RFC 2308, RFC 6891
  */
@@ -99,6 +111,7 @@
 #include <time.h>
 
 #include "dns.h"
+#include "dns_int.h"
 
 #define DNS_NAME_MAX	253		/* text form, without a final dot */
 #define DNS_LABEL_MAX	63
@@ -164,8 +177,6 @@ static struct __res_state *dns_res_get(struct dns_cache *dc);
 static int dns_query(struct dns_cache *dc, const char *key,
 	    struct dns_answer *ans);
 static int dns_query_opt(unsigned char *q, int qlen);
-static int dns_parse(const unsigned char *msg, int len, const char *key,
-	    struct dns_answer *ans);
 static int dns_parse_opt(ns_msg *m);
 static int dns_parse_chain(ns_msg *m, const char *key, char *target,
 	    unsigned *ttl);
@@ -661,7 +672,7 @@ dns_query(struct dns_cache *dc, const char *key, struct dns_answer *ans)
 		return (DNS_NOMEM);
 	rlen = res_nsend(rs, q, qlen, r, DNS_REPLY_MAX);
 	if (rlen >= NS_HFIXEDSZ && rlen <= DNS_REPLY_MAX)
-		rc = dns_parse(r, rlen, key, ans);
+		rc = dns_parse_reply(r, rlen, key, ans);
 	free(r);
 	return (rc);
 }
@@ -685,10 +696,10 @@ dns_query_opt(unsigned char *q, int qlen)
 	return (qlen + DNS_OPT_LEN);
 }
 
-/* dns_parse - answer from a reply; 0, or DNS_NOMEM */
+/* dns_parse_reply - answer from a reply; 0, or DNS_NOMEM */
 
-static int
-dns_parse(const unsigned char *msg, int len, const char *key,
+int
+dns_parse_reply(const unsigned char *msg, int len, const char *key,
     struct dns_answer *ans)
 {
 	ns_msg	m;
@@ -696,6 +707,8 @@ dns_parse(const unsigned char *msg, int len, const char *key,
 	unsigned ttl = DNS_TTL_MAX;
 	int	rcode, rc;
 
+	memset(ans, 0, sizeof(*ans));
+	ans->status = DNS_TEMPFAIL;
 	if (ns_initparse(msg, len, &m) < 0 || !ns_msg_getflag(m, ns_f_qr) ||
 	    ns_msg_getflag(m, ns_f_tc))
 		return (0);

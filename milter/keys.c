@@ -22,6 +22,7 @@
  *	int	keys_sign(const struct key *key,
  *		    const unsigned char dg[KEYS_SHA256_LEN],
  *		    unsigned char *sig, size_t *siglen);
+ *	void	keys_thread_end(void);
  * DESCRIPTION
  *	keys_load() opens a PEM private key file, refuses it unless it is a
  *	regular file owned by root or by owner (the daemon's user) with no
@@ -37,6 +38,12 @@
  *	keys_generate() makes a new RSA (bits) or Ed25519 key and writes it
  *	as PKCS#8 PEM to a new file (never over an existing one) with mode
  *	0600, owned by uid:gid when run as root.
+ *
+ *	keys_thread_end() frees what OpenSSL keeps for the calling thread
+ *	(its random generators, made at its first RSA signature). A thread
+ *	that signed calls it before it reports itself gone: at exit,
+ *	OpenSSL's own cleanup may otherwise run before the thread's, and
+ *	that state is lost.
  *
  *	keys_public_record() writes the DNS TXT record that publishes the
  *	key: "v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>" for RSA and
@@ -64,6 +71,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -512,4 +520,12 @@ keys_generate(enum key_alg alg, int bits, const char *path, uid_t uid,
 	rc = keys_write(pk, path, uid, gid, err, errlen);
 	EVP_PKEY_free(pk);
 	return (rc);
+}
+
+/* keys_thread_end - free OpenSSL's state of the calling thread */
+
+void
+keys_thread_end(void)
+{
+	OPENSSL_thread_stop();
 }

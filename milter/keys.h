@@ -41,5 +41,6 @@ int	keys_sha256_final(struct keys_sha256 *h,
 void	keys_sha256_free(struct keys_sha256 *h);
 int	keys_sign(const struct key *key, const unsigned char dg[KEYS_SHA256_LEN],
 	    unsigned char *sig, size_t *siglen);
+void	keys_thread_end(void);
 
 #endif

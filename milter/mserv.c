@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "log.h"
 #include "mproto.h"
 #include "mserv.h"
@@ -344,6 +345,8 @@ mserv_conn(void *arg)
 		mp_end(ctx);
 		mp_ctx_free(ctx);
 	}
+	/* Before mserv_stop() can see us gone and let main() exit. */
+	keys_thread_end();
 	pthread_mutex_lock(&mserv_lock);
 	if ((*sc->sc_prevp = sc->sc_next) != NULL)
 		sc->sc_next->sc_prevp = sc->sc_prevp;

@@ -8,7 +8,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl
  util-linux procps iproute2 opendkim python3-spf
- libmail-dmarc-perl redis-server redis-tools faketime clang"
+ libmail-dmarc-perl redis-server redis-tools faketime clang valgrind"
 
 deps_install() {
 	[ "${EGRESS_NO_APT:-0}" = 1 ] && return 0

@@ -51,7 +51,9 @@
 # must be reachable by the postfix user), RIG_POSTFIX_EXTRA (main.cf lines
 # "name = value", applied with postconf -e), RIG_POSTFIX_MASTER_EXTRA
 # (lines appended to master.cf), RIG_FROM / RIG_TO (rig_send defaults),
-# RIG_MILTER_SOCKET (default $RIG_DIR/milter.sock; set it after rig_init).
+# RIG_MILTER_SOCKET (default $RIG_DIR/milter.sock; set it after rig_init),
+# RIG_VALGRIND=1 (rig_milter_start runs the milter under memcheck;
+# RIG_VALGRIND_LOGDIR, RIG_VALGRIND_OPTS: see _rig_valgrind).
 
 set -u
 
@@ -76,6 +78,8 @@ RIG_DNS_PID=
 RIG_SINK_PID=
 RIG_MILTER_PID=
 RIG_MILTER_STATUS=
+RIG_MILTER_VGLOG=
+RIG_VALGRIND_CMD=()
 RIG_DNS_MOUNTED=0
 RIG_DNS_RECORDS=()
 declare -gA RIG_SPAWN_PIDS=()
@@ -912,27 +916,95 @@ rig_wait_socket() {
 # rig_milter_start CMD [ARGS...]: runs CMD in the background (output in
 # $RIG_DIR/milter.log) and waits up to RIG_MILTER_WAIT (10) seconds for
 # $RIG_MILTER_SOCKET (a /path or host:port) to accept connections.
+# With RIG_VALGRIND=1, CMD runs under valgrind's memcheck (_rig_valgrind)
+# and the wait is 120 s unless RIG_MILTER_WAIT says otherwise (memcheck
+# and a loaded machine have taken 50 s).
 rig_milter_start() {
+	local wait=${RIG_MILTER_WAIT:-10}
+	RIG_MILTER_VGLOG=
+	if [ "${RIG_VALGRIND:-0}" = 1 ]; then
+		wait=${RIG_MILTER_WAIT:-120}
+		_rig_valgrind "$@" || return 1
+		set -- "${RIG_VALGRIND_CMD[@]}"
+	fi
 	_rig_bg "$RIG_DIR/milter.log" "$@"
 	RIG_MILTER_PID=$RIG_BG_PID
 	RIG_MILTER_STATUS=
-	if ! rig_wait_socket "$RIG_MILTER_SOCKET" "${RIG_MILTER_WAIT:-10}" "$RIG_MILTER_PID"; then
+	if ! rig_wait_socket "$RIG_MILTER_SOCKET" "$wait" "$RIG_MILTER_PID"; then
 		echo "--- milter.log (tail)" >&2
 		tail -n 30 "$RIG_DIR/milter.log" >&2
+		[ -z "$RIG_MILTER_VGLOG" ] || tail -n 30 "$RIG_MILTER_VGLOG" >&2
 		return 1
 	fi
 }
 
-# rig_milter_stop [TIMEOUT]: SIGTERM, wait (default 10 s), then SIGKILL.
-# Sets RIG_MILTER_STATUS to the milter's exit status; returns 0 if it
-# exited by itself with status 0.
+# _rig_valgrind CMD [ARGS...]: sets RIG_VALGRIND_CMD to CMD under
+# memcheck, RIG_MILTER_VGLOG to its log: a new file in RIG_VALGRIND_LOGDIR
+# (default $RIG_DIR). Errors and definite or indirect leaks (less those
+# in tests/valgrind.supp) make the exit status 97; rig_milter_stop reads
+# the log. RIG_VALGRIND_OPTS adds options (e.g. --track-origins=yes).
+# Children are traced, so a milter started through env or another
+# wrapper that execs it is the program checked (it rewrites the log).
+_rig_valgrind() {
+	local dir=${RIG_VALGRIND_LOGDIR:-$RIG_DIR}
+	local supp=$RIG_LIB_DIR/../valgrind.supp
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "rig: RIG_VALGRIND=1 but no valgrind (apt-get install valgrind)" >&2
+		return 1
+	fi
+	mkdir -p "$dir" && RIG_MILTER_VGLOG=$(mktemp "$dir/valgrind.XXXXXX") ||
+	    return 1
+	chmod 644 "$RIG_MILTER_VGLOG"
+	# shellcheck disable=SC2206
+	RIG_VALGRIND_CMD=(valgrind --tool=memcheck --error-exitcode=97
+	    --leak-check=full --show-leak-kinds=definite,indirect
+	    --errors-for-leak-kinds=definite,indirect --num-callers=40
+	    --trace-children=yes
+	    --suppressions="$supp" --gen-suppressions=all
+	    --log-file="$RIG_MILTER_VGLOG" ${RIG_VALGRIND_OPTS:-} "$@")
+}
+
+# _rig_valgrind_check LOG: 0 if memcheck's LOG ends with "ERROR SUMMARY:
+# 0 errors"; else the errors on stderr and one failed TAP check (or, once
+# the plan is printed, a "Bail out!").
+_rig_valgrind_check() {
+	local log=$1 what
+	if grep -q '^==[0-9]*== ERROR SUMMARY: 0 errors' "$log"; then
+		[ "$_rig_tap_done" -eq 1 ] ||
+		    ok "memcheck: no errors in the milter ($(basename "$log"))"
+		return 0
+	fi
+	what=$(grep -o 'ERROR SUMMARY: .*' "$log" | tail -n 1)
+	what=${what:-no ERROR SUMMARY (killed?)}
+	if [ "$_rig_tap_done" -eq 1 ]; then
+		_rig_tap "Bail out! memcheck: $what in $log"
+	else
+		not_ok "memcheck: no errors in the milter ($(basename "$log"))"
+		diag "$what; log: $log"
+		grep -vE '^==[0-9]+== *$' "$log" | grep -A 25 -E \
+		    '^==[0-9]+== (Invalid|Conditional|Use of|Syscall|Mismatched|[0-9,]+ .*(definitely|indirectly) lost)' |
+		    head -n 60 | sed 's/^/#   /' >&"$RIG_TAP_FD"
+	fi
+	echo "rig: memcheck: $what (log: $log)" >&2
+	return 1
+}
+
+# rig_milter_stop [TIMEOUT]: SIGTERM, wait (default 10 s, under valgrind
+# at least 120 s), then SIGKILL. Sets RIG_MILTER_STATUS to the milter's
+# exit status; returns 0 if it exited by itself with status 0 (and, under
+# valgrind, memcheck found no error: _rig_valgrind_check).
 rig_milter_stop() {
-	local pid=$RIG_MILTER_PID
+	local pid=$RIG_MILTER_PID timeout=${1:-10} st=0
 	[ -n "$pid" ] || return 0
 	RIG_MILTER_PID=
-	_rig_stop_pid "$pid" "${1:-10}"
+	[ -z "${RIG_MILTER_VGLOG:-}" ] || [ "$timeout" -ge 120 ] || timeout=120
+	_rig_stop_pid "$pid" "$timeout"
 	RIG_MILTER_STATUS=$?
-	[ "$RIG_MILTER_STATUS" -eq 0 ]
+	if [ -n "${RIG_MILTER_VGLOG:-}" ]; then
+		_rig_valgrind_check "$RIG_MILTER_VGLOG" || st=1
+		RIG_MILTER_VGLOG=
+	fi
+	[ "$RIG_MILTER_STATUS" -eq 0 ] && [ "$st" -eq 0 ]
 }
 
 # rig_milter_log: the milter's stdout and stderr.
