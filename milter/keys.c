@@ -32,7 +32,9 @@
  *
  *	The parsed key (an OpenSSL EVP_PKEY) is kept with the PEM text, so
  *	keys_sign() signs without parsing the key again: RSA PKCS#1 v1.5 or
- *	Ed25519 over a SHA-256 digest. keys_sha256_*() are the streaming
+ *	Ed25519 over a SHA-256 digest, with a signing context taken from
+ *	the key's pool of initialized ones (made on demand, at most 64 idle,
+ *	freed with the key). keys_sha256_*() are the streaming
  *	SHA-256 the signer hashes with (OpenSSL stays in this file).
  *
  *	keys_generate() makes a new RSA (bits) or Ed25519 key and writes it
