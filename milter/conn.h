@@ -15,6 +15,7 @@ struct conn {
 	char	c_addrstr[INET6_ADDRSTRLEN + 1];
 	int	c_leadspc;		/* header values keep their space */
 	int	c_noreply;		/* no replies to headers and body */
+	int	c_noreply_eoh;		/* no reply to end of headers */
 	int	c_noreply_conn;		/* no reply to connect */
 	unsigned long c_msgs;
 	struct txn *c_txn;		/* current message, or NULL */

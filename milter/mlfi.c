@@ -132,6 +132,7 @@ mlfi_flags(struct conn *c, unsigned long pflags)
 	c->c_leadspc = (pflags & MP_P_HDR_LEADSPC) != 0;
 	c->c_noreply = (pflags & (MP_P_NR_HDR | MP_P_NR_BODY)) ==
 	    (MP_P_NR_HDR | MP_P_NR_BODY);
+	c->c_noreply_eoh = c->c_noreply && (pflags & MP_P_NR_EOH) != 0;
 	c->c_noreply_conn = (pflags & MP_P_NR_CONN) != 0;
 }
 
@@ -154,15 +155,18 @@ mlfi_negotiate(struct mp_ctx *ctx, unsigned long actions,
 	*rpflags = pflags & (MP_P_NOHELO | MP_P_NOUNKNOWN | MP_P_HDR_LEADSPC);
 	/*
 	 * On a unix socket, skip DATA and the replies to connect, to each
-	 * header and to each body chunk: most round trips of a message. Not
-	 * on TCP: the MTA's commands would then go out back to back, and an
-	 * MTA without TCP_NODELAY (Postfix) waits for our delayed ACK, 40 ms
-	 * a message.
+	 * header, to the end of headers and to each body chunk: a message
+	 * then takes three round trips (MAIL, RCPT, end of message). A
+	 * verdict of the headers is given at end of message, which changes
+	 * nothing for the client: the MTA answers DATA only after the whole
+	 * message anyway. Not on TCP: the MTA's commands would then go out
+	 * back to back, and an MTA without TCP_NODELAY (Postfix) waits for
+	 * our delayed ACK, 40 ms a message.
 	 */
 	if (strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0 ||
 	    strncmp(c->c_cfg->cf_socket, "local:", 6) == 0)
 		*rpflags |= pflags & (MP_P_NODATA | MP_P_NR_CONN |
-		    MP_P_NR_HDR | MP_P_NR_BODY);
+		    MP_P_NR_HDR | MP_P_NR_EOH | MP_P_NR_BODY);
 	mlfi_flags(c, *rpflags);
 	mp_setpriv(ctx, c);
 	return (MP_CONTINUE);
@@ -272,10 +276,17 @@ mlfi_eoh(struct mp_ctx *ctx)
 {
 	struct conn *c = mp_getpriv(ctx);
 	struct txn *tx;
+	enum verdict v;
 
 	if (c == NULL || (tx = c->c_txn) == NULL)
-		return (mlfi_broken(ctx, "eoh"));
+		return (c && c->c_noreply_eoh ? MP_NOREPLY :
+		    mlfi_broken(ctx, "eoh"));
 	mlfi_queue_id(ctx, tx);
+	if (c->c_noreply_eoh) {		/* said at end of message */
+		if (!tx->t_pending && (v = policy_eoh(tx)) != VERDICT_CONTINUE)
+			tx->t_pending = (int)v;
+		return (MP_NOREPLY);
+	}
 	if (tx->t_pending)		/* a header was refused */
 		return (mlfi_verdict(ctx, tx, (enum verdict)tx->t_pending));
 	return (mlfi_verdict(ctx, tx, policy_eoh(tx)));
