@@ -11,7 +11,9 @@
  * DESCRIPTION
  *	The filter the milter protocol engine (mproto(3), mserv(3)) calls.
  *	mlfi_open() opens the socket (as root, before the privilege drop),
- *	giving a unix socket the configured mode and group. mlfi_start()
+ *	giving a unix socket the configured mode and group, and raises the
+ *	soft limit of open files to milter.max_connections + 64 if it is
+ *	lower (a warning if the hard limit does not allow it). mlfi_start()
  *	serves it in threads that have SIGTERM, SIGHUP and SIGINT blocked,
  *	so those reach the main thread. mlfi_stop() drains: new messages
  *	get 451 4.3.2, messages in flight have up to shutdown_timeout
@@ -41,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -476,6 +479,19 @@ static const struct mp_filter mlfi_filter = {
 int
 mlfi_open(const struct cfg *cf, char *err, size_t errlen)
 {
+	struct rlimit rl;
+	rlim_t	want = (rlim_t)cf->cf_max_conns + 64;	/* + DNS, Redis, ... */
+
+	/* one descriptor per MTA connection: raise the soft limit if needed */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max >= want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+			log_warnx("open files limited to %llu: fewer than "
+			    "milter.max_connections (%d) connections can be "
+			    "served", (unsigned long long)rl.rlim_cur,
+			    cf->cf_max_conns);
+	}
 	return (mserv_open(cf->cf_socket, cf->cf_uid, cf->cf_socket_gid,
 	    cf->cf_socket_mode, err, errlen));
 }

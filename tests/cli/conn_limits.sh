@@ -29,7 +29,9 @@ alignment: { enabled = false; };
 domains = ( { name = "example.com";
               keys = ( { selector = "ed1"; file = "$dir/ed.key"; } ); } );
 CONF
-"$bin" -f -c "$dir/c.conf" >"$dir/log" 2>&1 &
+# Started with a soft limit of 32 open files: the daemon raises it to
+# max_connections + 64 (the hard limit allows it).
+(ulimit -Sn 32 && exec "$bin" -f -c "$dir/c.conf") >"$dir/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
 	[ -S "$dir/m.sock" ] && break
@@ -37,6 +39,9 @@ for _ in $(seq 1 50); do
 done
 if [ -S "$dir/m.sock" ]; then ok "the milter listens"
 else not_ok "the milter listens"; sed 's/^/#   /' "$dir/log"; fi
+soft=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
+if [ "$soft" = 66 ]; then ok "soft limit of open files raised to 66"
+else not_ok "soft limit of open files raised to 66 (got $soft)"; fi
 
 # The client prints one "ok"/"not ok" TAP body per check; numbering is ours.
 PYTHONPATH=$src/tests/tools "$py" - "$dir/m.sock" >"$dir/out" 2>&1 <<'PY'
