@@ -67,10 +67,16 @@
 
 #define MSERV_BUF	65536		/* read buffer kept per connection */
 #define MSERV_TIMEOUT	7210		/* seconds an MTA may stay silent */
+/*
+ * A connection thread's stack: address space, not memory (only the pages
+ * touched count). Libraries below us (libspf2's include chains, glibc's
+ * resolver, libopendmarc) keep buffers on the stack; 2 MiB is several
+ * times what the e2e tests need. ASan's redzones need more.
+ */
 #if defined(__SANITIZE_ADDRESS__)
 #define MSERV_STACK	(8 * 1024 * 1024)
 #else
-#define MSERV_STACK	(1024 * 1024)
+#define MSERV_STACK	(2 * 1024 * 1024)
 #endif
 
 struct mserv_conn {
