@@ -475,10 +475,10 @@ mp_quarantine(struct mp_ctx *ctx, const char *reason)
 	    NULL));
 }
 
-/* mp_close - the connection's close callback, once */
+/* mp_end - a message in progress aborted, then close, once */
 
-static void
-mp_close(struct mp_ctx *ctx)
+void
+mp_end(struct mp_ctx *ctx)
 {
 	if (ctx->mc_in_msg && ctx->mc_filter->mf_abort != NULL)
 		ctx->mc_filter->mf_abort(ctx);
@@ -486,12 +486,6 @@ mp_close(struct mp_ctx *ctx)
 	if (!ctx->mc_closed && ctx->mc_filter->mf_close != NULL)
 		ctx->mc_filter->mf_close(ctx);
 	ctx->mc_closed = 1;
-}
-
-void
-mp_end(struct mp_ctx *ctx)
-{
-	mp_close(ctx);
 }
 
 /* mp_envelope - MAIL or RCPT and their arguments */
@@ -600,11 +594,11 @@ mp_command(struct mp_ctx *ctx, int cmd, unsigned char *data, size_t len)
 		mp_forget(ctx, 2);
 		return (0);
 	case MP_C_QUIT_NC:		/* another connection follows */
-		mp_close(ctx);
+		mp_end(ctx);
 		mp_forget(ctx, 0);
 		return (0);
 	case MP_C_QUIT:
-		mp_close(ctx);
+		mp_end(ctx);
 		return (1);
 	default:
 		log_warnx("NOQUEUE: milter protocol: unknown command 0x%02x",

@@ -72,10 +72,7 @@ T_UP=$(faults_now)
 rig_check "dnsmasq starts again" rig_dns_start
 T_BACK=$(faults_now)
 T_COLD=$(awk -v t="$T_DOWN" -v c="$CACHE" 'BEGIN { printf "%.6f", t + c }')
-diag "DNS down from +$(awk -v a="$FAULTS_T0" -v b="$T_DOWN" \
-    'BEGIN { printf "%.2f", b - a }') s for $(awk -v a="$T_DOWN" \
-    -v b="$T_UP" 'BEGIN { printf "%.2f", b - a }') s;" \
-    "$(faults_finished) messages finished by then"
+faults_outage DNS "$T_DOWN" "$T_UP"
 
 faults_finish "alice=acme.example/rsa2026,acme.example/ed2026" \
     "bob=beta.example/s1"

@@ -49,10 +49,7 @@ rig_check "the milter starts again on the same socket" \
     rig_milter_start "$EM_BIN" -f -c "$RIG_DIR/em.conf"
 T_READY=$(faults_now)
 rm -f "$RIG_DIR/hold"
-diag "milter down from +$(awk -v a="$FAULTS_T0" -v b="$T_DOWN" \
-    'BEGIN { printf "%.2f", b - a }') s for $(awk -v a="$T_DOWN" \
-    -v b="$T_READY" 'BEGIN { printf "%.2f", b - a }') s;" \
-    "$(faults_finished) messages finished by then"
+faults_outage milter "$T_DOWN" "$T_READY"
 
 faults_finish "alice=acme.example/rsa2026,acme.example/ed2026" \
     "bob=beta.example/s1"

@@ -16,6 +16,8 @@
 #                              sink, then: all accepted, none lost, none
 #                              duplicated, no strangers, all signed as
 #                              SIG-SPECS say (LOGIN=D/S,D/S ...)
+#   faults_outage WHAT T_DOWN T_UP
+#                              a diag line: when WHAT was down, how long
 #   audit CHECK ARGS...        one count-audit check on the index
 #   log_count FILE ERE N       exactly N lines of FILE match ERE
 
@@ -52,6 +54,15 @@ faults_send() {
 
 faults_finished() {
 	[ -r "$FAULTS_SENT" ] && wc -l <"$FAULTS_SENT" || echo 0
+}
+
+# faults_outage WHAT T_DOWN T_UP: say when WHAT was down (from the start
+# of the run) and for how long, and how far the sender had got
+faults_outage() {
+	diag "$1 down from +$(awk -v a="$FAULTS_T0" -v b="$2" \
+	    'BEGIN { printf "%.2f", b - a }') s for $(awk -v a="$2" -v b="$3" \
+	    'BEGIN { printf "%.2f", b - a }') s;" \
+	    "$(faults_finished) messages finished by then"
 }
 
 _faults_has_done() {

@@ -78,10 +78,7 @@ rig_check "redis-server is stopped mid-run" rig_spawn_stop redis
 sleep 2
 T_UP=$(faults_now)
 rig_check "redis-server starts again (empty)" redis_start
-diag "Redis down from +$(awk -v a="$FAULTS_T0" -v b="$T_DOWN" \
-    'BEGIN { printf "%.2f", b - a }') s for $(awk -v a="$T_DOWN" \
-    -v b="$T_UP" 'BEGIN { printf "%.2f", b - a }') s;" \
-    "$(faults_finished) messages finished by then"
+faults_outage Redis "$T_DOWN" "$T_UP"
 
 faults_finish "alice=acme.example/rsa2026,acme.example/ed2026" \
     "bob=beta.example/s1" "carol=gamma.example/s1"
