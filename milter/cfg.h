@@ -223,6 +223,7 @@ struct cfg {
 	struct spf *cf_spf_server;
 	struct rl_backend *cf_rl_shared;	/* Redis, or NULL */
 	struct rl *cf_rl;			/* runtime (borrowed) */
+	int	cf_rcpt_limits;		/* a limit may refuse a RCPT */
 	unsigned cf_refs;
 };
 

@@ -17,8 +17,11 @@
  *	(the Redis key prefix, the shared backend), one limit { } (its
  *	parts and rates), one egress's warmup { } (start date and caps).
  *	cfg_resolve_limits() runs once the whole file is read: limit names
- *	are unique in each list, each tenant limit knows its tenant, and a
- *	tenant limit that is disabled names a global limit.
+ *	are unique in each list, each tenant limit knows its tenant, a
+ *	tenant limit that is disabled names a global limit, and
+ *	cf_rcpt_limits says whether any limit can refuse a recipient (one
+ *	with neither a from_domain nor an egress part: rl(3)), so that
+ *	the milter knows whether it needs the MTA to wait at RCPT.
  * OWNERSHIP
  *	What the hooks derive is stored in the snapshot and freed with it.
  * DIAGNOSTICS
@@ -135,6 +138,22 @@ cfg_unique_limits(struct cfg_loader *ld, struct config_setting_t *s,
 	return (0);
 }
 
+/* cfg_at_rcpt - may this limit refuse at RCPT (see rl_stage_of) */
+
+static int
+cfg_at_rcpt(const struct cfg_limit *l)
+{
+	size_t	i;
+
+	if (!l->cl_enabled)
+		return (0);
+	for (i = 0; i < l->cl_nparts; i++)
+		if (l->cl_parts[i] == RL_PART_FROM_DOMAIN ||
+		    l->cl_parts[i] == RL_PART_EGRESS)
+			return (0);
+	return (1);
+}
+
 /* cfg_resolve_limits - unique names, owners, disabled ones name a global */
 
 int
@@ -147,12 +166,15 @@ cfg_resolve_limits(struct cfg_loader *ld, struct config_setting_t *s,
 
 	if (cfg_unique_limits(ld, s, &cf->cf_limits, NULL) == -1)
 		return (-1);
+	for (k = 0; k < cf->cf_limits.n; k++)
+		cf->cf_rcpt_limits |= cfg_at_rcpt(CFG_LIMIT(&cf->cf_limits, k));
 	for (i = 0; i < cf->cf_tenants.n; i++) {
 		t = CFG_TENANT(cf, i);
 		if (cfg_unique_limits(ld, s, &t->ct_limits, t) == -1)
 			return (-1);
 		for (j = 0; j < t->ct_limits.n; j++) {
 			l = CFG_LIMIT(&t->ct_limits, j);
+			cf->cf_rcpt_limits |= cfg_at_rcpt(l);
 			if (l->cl_enabled)
 				continue;
 			for (k = 0; k < cf->cf_limits.n; k++)

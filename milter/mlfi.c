@@ -137,6 +137,7 @@ mlfi_flags(struct conn *c, unsigned long pflags)
 	    (MP_P_NR_HDR | MP_P_NR_BODY);
 	c->c_noreply_eoh = c->c_noreply && (pflags & MP_P_NR_EOH) != 0;
 	c->c_noreply_conn = (pflags & MP_P_NR_CONN) != 0;
+	c->c_noreply_rcpt = c->c_noreply && (pflags & MP_P_NR_RCPT) != 0;
 }
 
 /* mlfi_negotiate - ask only for what we use */
@@ -164,12 +165,17 @@ mlfi_negotiate(struct mp_ctx *ctx, unsigned long actions,
 	 * nothing for the client: the MTA answers DATA only after the whole
 	 * message anyway. Not on TCP: the MTA's commands would then go out
 	 * back to back, and an MTA without TCP_NODELAY (Postfix) waits for
-	 * our delayed ACK, 40 ms a message.
+	 * our delayed ACK, 40 ms a message. With no rate limit that can
+	 * refuse a recipient in this connection's config (it keeps that
+	 * config to the end), RCPT needs no reply either: two round trips.
 	 */
 	if (strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0 ||
-	    strncmp(c->c_cfg->cf_socket, "local:", 6) == 0)
+	    strncmp(c->c_cfg->cf_socket, "local:", 6) == 0) {
 		*rpflags |= pflags & (MP_P_NODATA | MP_P_NR_CONN |
 		    MP_P_NR_HDR | MP_P_NR_EOH | MP_P_NR_BODY);
+		if (!c->c_cfg->cf_rcpt_limits)
+			*rpflags |= pflags & MP_P_NR_RCPT;
+	}
 	mlfi_flags(c, *rpflags);
 	mp_setpriv(ctx, c);
 	return (MP_CONTINUE);
@@ -234,10 +240,18 @@ mlfi_envrcpt(struct mp_ctx *ctx, char **argv)
 {
 	struct conn *c = mp_getpriv(ctx);
 	struct txn *tx;
+	enum verdict v;
 
 	if (c == NULL || (tx = c->c_txn) == NULL)
-		return (mlfi_broken(ctx, "envrcpt"));
+		return (c && c->c_noreply_rcpt ? MP_NOREPLY :
+		    mlfi_broken(ctx, "envrcpt"));
 	mlfi_queue_id(ctx, tx);
+	if (c->c_noreply_rcpt) {	/* no limit here: only errors */
+		if (!tx->t_pending && (v = policy_envrcpt(tx, argv[0])) !=
+		    VERDICT_CONTINUE)
+			tx->t_pending = (int)v;
+		return (MP_NOREPLY);
+	}
 	if (policy_envrcpt(tx, argv[0]) == VERDICT_CONTINUE)
 		return (MP_CONTINUE);
 	txn_log(tx, LOG_INFO, "rcpt refused: %s %s %s", tx->t_rcode,

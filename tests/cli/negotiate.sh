@@ -1,0 +1,125 @@
+#!/bin/bash
+# negotiate.sh - the milter asks the MTA to wait only for the replies it
+# may need: with no rate limit that can refuse a recipient, no reply to
+# RCPT (SMFIP_NR_RCPT, unix socket); with one, RCPT is answered. A whole
+# message through each, with a raw protocol client (tests/tools/mclient.py)
+set -u
+src=${top_srcdir:-$(dirname "$0")/../..}
+bin=${top_builddir:-.}/egress-milter
+. "$src/tests/tap.sh"
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+chmod 755 "$dir"
+user=nobody
+[ "$(id -u)" = 0 ] || user=$(id -un)
+
+openssl genpkey -algorithm ed25519 -out "$dir/ed.key" 2>/dev/null
+chmod 600 "$dir/ed.key"
+[ "$(id -u)" = 0 ] && chown "$user" "$dir/ed.key"
+# conf NAME LIMITS: a config whose socket is $dir/NAME.sock
+conf() {
+	cat >"$dir/$1.conf" <<CONF
+milter: { socket = "unix:$dir/$1.sock"; user = "$user"; };
+alignment: { enabled = false; };
+domains = ( { name = "example.com";
+              keys = ( { selector = "ed1"; file = "$dir/ed.key"; } ); } );
+$2
+CONF
+}
+conf plain ""
+# per sender domain: known at MAIL, so checked at RCPT
+conf limited 'limits = ( { name = "r"; per = "sender_domain";
+                          messages = "1/1h"; } );'
+# per From domain: only known at end of headers, never at RCPT
+conf fromonly 'limits = ( { name = "f"; per = "from_domain";
+                           messages = "1000/1h"; } );'
+for name in plain limited fromonly; do
+	"$bin" -f -c "$dir/$name.conf" >"$dir/$name.log" 2>&1 &
+	pids+=($!)
+done
+for name in plain limited fromonly; do
+	for _ in $(seq 1 50); do
+		[ -S "$dir/$name.sock" ] && break
+		sleep 0.1
+	done
+	if [ -S "$dir/$name.sock" ]; then ok "$name: the milter listens"
+	else not_ok "$name: the milter listens"; sed 's/^/#   /' "$dir/$name.log"; fi
+done
+
+PYTHONPATH=$src/tests/tools "$py" - "$dir" >"$dir/out" 2>&1 <<'PY'
+import struct, sys
+from mclient import Conn
+
+NR_RCPT = 0x8000
+d = sys.argv[1]
+
+def check(cond, what):
+    print(("ok " if cond else "not ok ") + what)
+
+def message(c, nr_rcpt, rcpts):
+    """One message; the replies in order, as (cmd, first data bytes)."""
+    c.send(b"C", b"client\x004" + struct.pack(">H", 25) + b"127.0.0.1\x00")
+    c.send(b"M", b"<u@example.com>\x00")
+    got = [c.read()]
+    for r in rcpts:
+        c.send(b"R", r + b"\x00")
+        if not nr_rcpt:
+            got.append(c.read())
+    c.send(b"L", b"From\x00 u@example.com\x00")
+    c.send(b"L", b"Subject\x00 hi\x00")
+    c.send(b"N")
+    c.send(b"B", b"hello\r\n")
+    c.send(b"E")
+    while True:
+        r = c.read()
+        got.append(r)
+        if r is None or r[0] not in (b"h", b"i", b"m", b"-"):
+            return got
+
+for name, want in (("plain", True), ("limited", False),
+                   ("fromonly", True)):
+    c = Conn(d + "/" + name + ".sock")
+    r = c.negotiate()
+    flags = struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
+    nr = bool(flags & NR_RCPT)
+    check(nr == want, "%s: SMFIP_NR_RCPT %s (flags 0x%x)" %
+          (name, "negotiated" if want else "not negotiated", flags))
+    got = message(c, nr, [b"<a@dest.example>", b"<b@dest.example>"])
+    check(got[0] == (b"c", b""), "%s: MAIL answered continue (%r)" %
+          (name, got[0]))
+    if not nr:
+        check(got[1] == (b"c", b"") and got[2] == (b"c", b""),
+              "%s: each RCPT answered (%r)" % (name, got[1:3]))
+    ins = [g for g in got if g and g[0] == b"i"]
+    check(len(ins) == 1 and b"DKIM-Signature" in ins[0][1] and
+          got[-1] is not None and got[-1][0] in (b"c", b"a"),
+          "%s: the message is signed and accepted (%r)" %
+          (name, [g[0] if g else None for g in got]))
+    if name == "limited":
+        # the second message is over 1/1h (with no tenant known at MAIL,
+        # the limit is checked at end of headers)
+        got = message(c, nr, [b"<a@dest.example>"])
+        y = [g for g in got if g and g[0] == b"y"]
+        check(len(y) == 1 and y[0][1].startswith(b"451 4.7.1"),
+              "limited: the second message gets 451 4.7.1 (%r)" % (y,))
+    c.close()
+PY
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok "${line#ok }" ;;
+	"not ok "*) not_ok "${line#not ok }" ;;
+	*) diag "$line" ;;
+	esac
+done <"$dir/out"
+grep -q 'ok ' "$dir/out" || not_ok "the protocol client ran"
+tap_done
