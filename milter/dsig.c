@@ -253,13 +253,21 @@ dsig_put(struct dsig *sg, unsigned char c)
 	sg->sg_out[sg->sg_outlen++] = c;
 }
 
-/* dsig_write - n bytes of plain content, after dsig_content() */
+/* dsig_write - n bytes of canonical content, after dsig_content() */
 
 static void
 dsig_write(struct dsig *sg, const unsigned char *p, size_t n)
 {
 	size_t	room;
 
+	if (n >= sizeof(sg->sg_out)) {	/* hashed where it lies */
+		if (sg->sg_outlen > 0)
+			keys_sha256_update(sg->sg_body, sg->sg_out,
+			    sg->sg_outlen);
+		sg->sg_outlen = 0;
+		keys_sha256_update(sg->sg_body, p, n);
+		return;
+	}
 	while (n > 0) {
 		if (sg->sg_outlen == sizeof(sg->sg_out)) {
 			keys_sha256_update(sg->sg_body, sg->sg_out,
@@ -293,16 +301,107 @@ dsig_content(struct dsig *sg, unsigned char c)
 	sg->sg_content = 1;
 }
 
+/* the octets canonicalization looks at: CR, LF, and (relaxed) SP, HT */
+
+#define DSIG_CR		1
+#define DSIG_LF		2
+#define DSIG_WSP	4
+
+static const unsigned char dsig_class[256] = {
+	['\r'] = DSIG_CR, ['\n'] = DSIG_LF, [' '] = DSIG_WSP, ['\t'] = DSIG_WSP
+};
+
+/*
+ * Eight octets at a time: DSIG_ONES * c repeats c, dsig_eq() has 0x80 in
+ * each octet of x that equals c (exactly: no borrow runs between octets).
+ */
+#define DSIG_ONES	0x0101010101010101ULL
+#define DSIG_LOW7	0x7f7f7f7f7f7f7f7fULL
+
+static inline uint64_t
+dsig_eq(uint64_t x, unsigned char c)
+{
+	uint64_t v = x ^ (DSIG_ONES * c);
+
+	return (~(((v & DSIG_LOW7) + DSIG_LOW7) | v) & ~DSIG_LOW7);
+}
+
+static inline uint64_t
+dsig_load(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	return (x);
+}
+
+/*
+ * dsig_block - are the 8 octets at p their own canonical form, taken
+ * alone: no CR, LF (or, relaxed, HT), and (relaxed) no space followed by
+ * whitespace or a line end (p[8] must exist: it follows the last one)
+ */
+static inline int
+dsig_block(const unsigned char *p, int relaxed)
+{
+	uint64_t a = dsig_load(p), b, sp;
+
+	if ((dsig_eq(a, '\r') | dsig_eq(a, '\n')) != 0)
+		return (0);
+	if (!relaxed)
+		return (1);
+	if (dsig_eq(a, '\t') != 0)
+		return (0);
+	if ((sp = dsig_eq(a, ' ')) == 0)
+		return (1);
+	b = dsig_load(p + 1);		/* what follows each of them */
+	return ((sp & (dsig_eq(b, ' ') | dsig_eq(b, '\t') | dsig_eq(b, '\r') |
+	    dsig_eq(b, '\n'))) == 0);
+}
+
+/*
+ * dsig_span - how many octets from p on are their own canonical form, to
+ * be hashed as they are: plain octets (none of those in mask), and, between
+ * plain octets, a single space (relaxed) or a CRLF (a line end followed by
+ * content). Most of a text body is one such span per chunk. Blocks of 8
+ * plain octets are passed over at once (the byte order of the loads does
+ * not matter: dsig_block() compares octets with octets).
+ */
+static size_t
+dsig_span(const unsigned char *p, size_t n, unsigned mask)
+{
+	int	relaxed = (mask & DSIG_WSP) != 0;
+	size_t	j = 0;
+
+	for (;;) {
+		while (j + 9 <= n && dsig_block(p + j, relaxed))
+			j += 8;
+		while (j < n && (dsig_class[p[j]] & mask) == 0)
+			j++;
+		if (j >= n)
+			return (n);
+		if (p[j] == ' ' && relaxed && j + 1 < n &&
+		    (dsig_class[p[j + 1]] & mask) == 0)
+			j += 2;
+		else if (p[j] == '\r' && j + 2 < n && p[j + 1] == '\n' &&
+		    (dsig_class[p[j + 2]] & mask) == 0)
+			j += 3;
+		else
+			return (j);
+	}
+}
+
 /*
  * dsig_body - canonicalize a chunk into the body hash. Line ends are held
  * back (trailing empty lines are not hashed) and, with relaxed, so is
- * whitespace (runs become one space, none at the end of a line).
+ * whitespace (runs become one space, none at the end of a line). After a
+ * content octet, what dsig_span() finds goes into the hash at once.
  */
 int
 dsig_body(struct dsig *sg, const unsigned char *buf, size_t len)
 {
 	int	relaxed = sg->sg_lib->dl_relaxed_body;
-	size_t	i, j;
+	unsigned mask = DSIG_CR | DSIG_LF | (relaxed ? DSIG_WSP : 0);
+	size_t	i, n;
 	unsigned char c;
 
 	for (i = 0; i < len; i++) {
@@ -319,13 +418,9 @@ dsig_body(struct dsig *sg, const unsigned char *buf, size_t len)
 			sg->sg_wsp = 1;
 		} else {
 			dsig_content(sg, c);
-			/* the plain bytes that follow go in at once */
-			for (j = i + 1; j < len && (c = buf[j]) != '\r' &&
-			    c != '\n' && (!relaxed || (c != ' ' && c != '\t'));
-			    j++)
-				;
-			dsig_write(sg, buf + i + 1, j - i - 1);
-			i = j - 1;
+			n = dsig_span(buf + i + 1, len - i - 1, mask);
+			dsig_write(sg, buf + i + 1, n);
+			i += n;
 		}
 	}
 	return (0);
