@@ -65,7 +65,12 @@
 #include "mproto.h"
 #include "mserv.h"
 
-#define MSERV_BUF	65536		/* read buffer kept per connection */
+/*
+ * The read buffer kept per connection: a whole body chunk (MTAs send at
+ * most 65535 octets a chunk, 65540 with its packet header) and the small
+ * commands after it, so that a message does not grow and shrink it.
+ */
+#define MSERV_BUF	(65536 + 1024)
 #define MSERV_TIMEOUT	7210		/* seconds an MTA may stay silent */
 /*
  * A connection thread's stack: address space, not memory (only the pages
@@ -297,20 +302,35 @@ mserv_session(int fd, struct mp_ctx *ctx)
 {
 	const unsigned char *out;
 	unsigned char *buf, *nbuf;
+	struct pollfd pfd;
 	size_t	size = MSERV_BUF, have = 0, need, outlen;
 	ssize_t	n;
 	long	used;
+	int	rc;
 
 	if ((buf = malloc(size)) == NULL) {
 		log_warnx("NOQUEUE: out of memory for a milter connection");
 		return;
 	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
 	for (;;) {
+		/*
+		 * Wait in poll(), not in read(): a reader blocked in read()
+		 * on a unix socket is also woken each time the MTA takes a
+		 * reply off our socket (write space), for nothing; poll()
+		 * waits for input only. A context switch saved per round trip.
+		 */
+		if ((rc = poll(&pfd, 1, MSERV_TIMEOUT * 1000)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (rc <= 0)
+			break;		/* timed out */
 		if ((n = read(fd, buf + have, size - have)) == -1 &&
 		    errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;		/* the MTA went away, or timed out */
+			break;		/* the MTA went away */
 		have += (size_t)n;
 		used = mp_input(ctx, buf, have, &need);
 		if (mp_output(ctx, &out, &outlen)) {

@@ -62,6 +62,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -607,11 +608,24 @@ static int
 mload_read(struct mload_conn *c, void *dst, size_t len)
 {
 	unsigned char *p = dst;
+	struct pollfd pfd;
 	size_t	n;
 	ssize_t	got;
 
 	while (len > 0) {
 		if (c->c_inoff == c->c_inlen) {
+			/*
+			 * Wait in poll() like Postfix: a reader blocked in
+			 * recv() is also woken whenever the milter takes a
+			 * command off the socket (write space), for nothing.
+			 */
+			pfd.fd = c->c_fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, -1) == -1) {
+				if (errno == EINTR)
+					continue;
+				return (-1);
+			}
 			got = recv(c->c_fd, c->c_in, sizeof(c->c_in), 0);
 			if (got == -1 && errno == EINTR)
 				continue;
