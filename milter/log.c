@@ -58,6 +58,7 @@ static int log_foreground;
 static int log_debug_on;
 static int log_journal;		/* stderr is connected to journald */
 static const char *log_ident = "egress-milter";
+static long log_pid;		/* foreground: no fork after log_init */
 
 /* log_init - choose the destination once, at startup */
 
@@ -68,6 +69,7 @@ log_init(const char *ident, int foreground, int debug)
 	log_foreground = foreground;
 	log_debug_on = debug;
 	log_journal = foreground && getenv("JOURNAL_STREAM") != NULL;
+	log_pid = (long)getpid();
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -104,7 +106,7 @@ log_emit(int prio, const char *line)
 		n = snprintf(buf, sizeof(buf), "<%d>%s\n", prio, line);
 	else
 		n = snprintf(buf, sizeof(buf), "%s[%ld]: %s\n", log_ident,
-		    (long)getpid(), line);
+		    log_pid ? log_pid : (long)getpid(), line);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf))
