@@ -18,8 +18,11 @@
 # signing acme.example over a unix socket.  For 4 KiB and 64 KiB messages
 # and 1, 8 and 32 connections, mload drives each daemon for BENCH_SECS,
 # egress-milter and OpenDKIM back to back (which goes first alternates),
-# reading each daemon's CPU time from /proc.  Then one TCP row per daemon
-# (RSA, 4 KiB, one connection): its p99 shows the delayed-ACK stall.
+# reading each daemon's CPU time from /proc.  Next to each cell, cfloor
+# measures the crypto floor (SHA-256 of the body and headers, the
+# signatures, nothing else) on the same keys, and the table divides the
+# milter's CPU per message by it.  Then one TCP row per daemon (RSA,
+# 4 KiB, one connection): its p99 shows the delayed-ACK stall.
 #
 # OpenDKIM gets its cheapest setup: one key with KeyFile (loaded once) for
 # rsa and ed25519 (SignatureAlgorithm ed25519-sha256), KeyTable and
@@ -38,12 +41,14 @@ opendkim=${OPENDKIM:-/usr/sbin/opendkim}
 em=$builddir/egress-milter
 mload=$builddir/tests/bench/mload
 [ -x "$mload" ] || mload=$builddir/mload
+cfloor=$builddir/tests/bench/cfloor
+[ -x "$cfloor" ] || cfloor=$builddir/cfloor
 from=bench@acme.example
 sizes="4k 64k"
 algs="rsa ed25519 dual"
 concs="1 8 32"
 
-for f in "$em" "$mload"; do
+for f in "$em" "$mload" "$cfloor"; do
 	[ -x "$f" ] || { echo "milter_bench: $f: not built" >&2; exit 1; }
 done
 if ! command -v openssl >/dev/null; then
@@ -213,9 +218,23 @@ measure() {
 	echo "$best"
 }
 
+# floor ALG SIZE: the crypto floor in ms per message, measured now (this
+# machine's speed drifts: the floor is taken next to the cell it divides)
+floor() {
+	local bytes line
+	case $2 in
+	*k)	bytes=$((${2%k} * 1024)) ;;
+	*)	bytes=$2 ;;
+	esac
+	line=$("$cfloor" "$dir/rsa.pem" "$dir/ed.pem" 1 "$1" "$bytes" \
+	    2>>"$dir/mload.err")
+	awk -v us="$(field us $line)" \
+	    'BEGIN { if (us == "-") print "-"; else printf "%.3f", us / 1000 }'
+}
+
 # ---- the table -------------------------------------------------------------
 
-fmt='%-5s %-7s %-4s %3s | %8s %7s %7s %6s | %8s %7s %7s %6s | %6s\n'
+fmt='%-5s %-7s %-4s %3s | %8s %7s %7s %6s %6s %5s | %8s %7s %7s %6s | %6s\n'
 tsv=
 [ -n "$outdir" ] && { mkdir -p "$outdir" && tsv=$outdir/milter_bench.tsv; }
 # mload's figures kept in the TSV, for each daemon
@@ -224,20 +243,23 @@ tsvkeys="rate p50_ms p90_ms p99_ms max_ms cpu_ms_per_msg inserts_per_msg
 notes=()
 
 header() {
-	printf "$fmt" size alg sock c "em/s" p50 p99 cpu "od/s" p50 p99 cpu \
-	    "em/od"
-	printf '%.90s\n' "$(printf '%0100d' 0 | tr 0 -)"
+	printf "$fmt" size alg sock c "em/s" p50 p99 cpu floor "x" "od/s" p50 \
+	    p99 cpu "em/od"
+	printf '%.103s\n' "$(printf '%0110d' 0 | tr 0 -)"
 	[ -n "$tsv" ] || return 0
 	printf '%s\t' size alg transport c >"$tsv"
 	printf 'em_%s\t' $tsvkeys >>"$tsv"
 	printf 'od_%s\t' $tsvkeys >>"$tsv"
-	printf 'ratio\n' >>"$tsv"
+	printf 'floor_ms\tcpu_over_floor\tratio\n' >>"$tsv"
 }
 
-# row SIZE ALG TRANSPORT C EMLINE ODLINE: print and record one cell
+# row SIZE ALG TRANSPORT C EMLINE ODLINE FLOOR: print and record one cell
 row() {
-	local e=$5 o=$6 er orate ratio k
+	local e=$5 o=$6 fl=$7 er orate ratio k x
 	er=$(field rate $e)
+	x=$(awk -v c="$(field cpu_ms_per_msg $e)" -v f="$fl" \
+	    'BEGIN { if (c == "-" || f == "-" || f <= 0) print "-"
+		else printf "%.2f", c / f }')
 	orate=$(field rate $o)
 	ratio=-
 	if [ "$er" != - ] && [ "$orate" != - ]; then
@@ -246,7 +268,7 @@ row() {
 	fi
 	printf "$fmt" "$1" "$2" "$3" "$4" \
 	    "$er" "$(field p50_ms $e)" "$(field p99_ms $e)" \
-	    "$(field cpu_ms_per_msg $e)" \
+	    "$(field cpu_ms_per_msg $e)" "$fl" "$x" \
 	    "$orate" "$(field p50_ms $o)" "$(field p99_ms $o)" \
 	    "$(field cpu_ms_per_msg $o)" "$ratio"
 	if [ -n "$tsv" ]; then
@@ -257,7 +279,7 @@ row() {
 		for k in $tsvkeys; do
 			printf '%s\t' "$(field "$k" $o)"
 		done >>"$tsv"
-		printf '%s\n' "$ratio" >>"$tsv"
+		printf '%s\t%s\t%s\n' "$fl" "$x" "$ratio" >>"$tsv"
 	fi
 	check "egress-milter" "$1 $2 $3 c=$4" "$e" "$(nkeys "$2")"
 	[ -n "$o" ] && check "opendkim" "$1 $2 $3 c=$4" "$o" "$(nkeys "$2")"
@@ -286,11 +308,12 @@ per connection")
 # cells ALG EMSOCK EMPID ODSOCK ODPID: every size and concurrency of one
 # algorithm, the two daemons back to back, alternating which goes first
 cells() {
-	local alg=$1 size c e o n=0
+	local alg=$1 size c e o fl n=0
 	for size in $sizes; do
 		for c in $concs; do
 			e=
 			o=
+			fl=$(floor "$alg" "$size")
 			if [ -z "$5" ]; then
 				e=$(measure "$2" "$3" "$size" "$c")
 			elif [ $((n++ % 2)) = 1 ]; then
@@ -300,7 +323,7 @@ cells() {
 				e=$(measure "$2" "$3" "$size" "$c")
 				o=$(measure "$4" "$5" "$size" "$c")
 			fi
-			row "$size" "$alg" unix "$c" "$e" "$o"
+			row "$size" "$alg" unix "$c" "$e" "$o" "$fl"
 		done
 	done
 }
@@ -309,7 +332,8 @@ echo "milter_bench: $(nproc) CPU(s), ${secs} s per cell, best of $rounds;" \
     "$("$em" -V 2>&1 | head -1);" \
     "$([ $have_od = 1 ] && "$opendkim" -V 2>&1 | head -1)"
 echo "milter_bench: em = egress-milter, od = OpenDKIM; p50/p99: ms from" \
-    "MAIL to the final reply; cpu: the daemon's CPU ms per message"
+    "MAIL to the final reply; cpu: the daemon's CPU ms per message;" \
+    "floor: the crypto floor (cfloor, measured next to the cell); x: cpu/floor"
 header
 for alg in $algs; do
 	emsock=unix:$dir/em-$alg.sock
@@ -363,10 +387,11 @@ if [ $have_od = 1 ]; then
 	start od-tcp "$odsock" "$opendkim" -f -x "$dir/od-tcp.conf" &&
 	    odpid=$started
 fi
+fl=$(floor rsa 4k)
 e=$(measure "$emsock" "$empid" 4k 1)
 o=
 [ -n "$odpid" ] && o=$(measure "$odsock" "$odpid" 4k 1)
-row 4k rsa tcp 1 "$e" "$o"
+row 4k rsa tcp 1 "$e" "$o" "$fl"
 stop "$empid"
 stop "$odpid"
 
