@@ -99,6 +99,7 @@ struct dsig {
 	unsigned long long sg_time;
 	struct dsig_hdr *sg_hdrs;
 	size_t	sg_nhdrs;
+	size_t	sg_caphdrs;
 	struct keys_sha256 *sg_body;
 	const struct dsig *sg_bodysrc;	/* takes this one's body hash */
 	unsigned char sg_bh[KEYS_SHA256_LEN];
@@ -209,10 +210,13 @@ dsig_header(struct dsig *sg, const char *name, const char *value)
 	size_t	nl = strlen(name), vl = strlen(value), i, o;
 	char   *t;
 
-	h = reallocarray(sg->sg_hdrs, sg->sg_nhdrs + 1, sizeof(*h));
-	if (h == NULL)
-		return (dsig_fail(sg, "out of memory"));
-	sg->sg_hdrs = h;
+	if (sg->sg_nhdrs == sg->sg_caphdrs) {
+		i = sg->sg_caphdrs ? sg->sg_caphdrs * 2 : 16;
+		if ((h = reallocarray(sg->sg_hdrs, i, sizeof(*h))) == NULL)
+			return (dsig_fail(sg, "out of memory"));
+		sg->sg_hdrs = h;
+		sg->sg_caphdrs = i;
+	}
 	if ((t = malloc(nl + 1 + 2 * vl + 1)) == NULL)	/* each byte may double */
 		return (dsig_fail(sg, "out of memory"));
 	memcpy(t, name, nl);
@@ -471,6 +475,8 @@ dsig_cat(struct dsig_buf *b, const char *s, size_t n)
 		return;
 	if (b->b_len + n + 1 > b->b_cap) {
 		cap = (b->b_len + n + 1) * 2;
+		if (cap < 1024)		/* a signature header fits */
+			cap = 1024;
 		if ((p = realloc(b->b_s, cap)) == NULL) {
 			b->b_oom = 1;
 			return;

@@ -56,8 +56,7 @@ hdr_list_fini(struct hdr_list *hl)
 	size_t	i;
 
 	for (i = 0; i < hl->hl_count; i++) {
-		free(hl->hl_items[i].h_name);
-		free(hl->hl_items[i].h_value);
+		free(hl->hl_items[i].h_name);	/* and its value */
 	}
 	free(hl->hl_items);
 	memset(hl, 0, sizeof(*hl));
@@ -86,12 +85,12 @@ hdr_list_add(struct hdr_list *hl, const char *name, const char *value)
 		hl->hl_cap = cap;
 	}
 	h = &hl->hl_items[hl->hl_count];
-	if ((h->h_name = strdup(name)) == NULL)
+	/* name and value in one allocation: h_name owns it */
+	if ((h->h_name = malloc(nlen + 1 + vlen + 1)) == NULL)
 		return (HDR_ERR_NOMEM);
-	if ((h->h_value = strdup(value)) == NULL) {
-		free(h->h_name);
-		return (HDR_ERR_NOMEM);
-	}
+	memcpy(h->h_name, name, nlen + 1);
+	h->h_value = h->h_name + nlen + 1;
+	memcpy(h->h_value, value, vlen + 1);
 	hl->hl_count++;
 	hl->hl_bytes += nlen + vlen;
 	return (0);

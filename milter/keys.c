@@ -41,8 +41,11 @@
  *	as PKCS#8 PEM to a new file (never over an existing one) with mode
  *	0600, owned by uid:gid when run as root.
  *
- *	keys_thread_end() frees what OpenSSL keeps for the calling thread
- *	(its random generators, made at its first RSA signature). A thread
+ *	keys_sha256_free() keeps up to four contexts per thread for the
+ *	next keys_sha256_new() of that thread.
+ *
+ *	keys_thread_end() frees those and what OpenSSL keeps for the calling
+ *	thread (its random generators, made at its first RSA signature). A thread
  *	that signed calls it before it reports itself gone: at exit,
  *	OpenSSL's own cleanup may otherwise run before the thread's, and
  *	that state is lost.
@@ -352,6 +355,16 @@ keys_md(void)
 	return (keys_sha256_md);
 }
 
+/*
+ * A few SHA-256 contexts kept per thread: a message needs one for its body
+ * and one per signature, and making one takes two allocations in OpenSSL
+ * (the context and the algorithm's state), which threads then contend for.
+ */
+#define KEYS_SHA_CACHE	4
+
+static __thread EVP_MD_CTX *keys_sha_cache[KEYS_SHA_CACHE];
+static __thread int keys_sha_cached;
+
 /* keys_sha256_new - a SHA-256 context; NULL when memory runs out */
 
 struct keys_sha256 *
@@ -359,7 +372,11 @@ keys_sha256_new(void)
 {
 	EVP_MD_CTX *ctx;
 
-	if (keys_md() == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+	if (keys_md() == NULL)
+		return (NULL);
+	if (keys_sha_cached > 0)
+		ctx = keys_sha_cache[--keys_sha_cached];
+	else if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return (NULL);
 	if (EVP_DigestInit_ex(ctx, keys_md(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
@@ -393,7 +410,10 @@ keys_sha256_final(struct keys_sha256 *h, unsigned char out[KEYS_SHA256_LEN])
 void
 keys_sha256_free(struct keys_sha256 *h)
 {
-	EVP_MD_CTX_free((EVP_MD_CTX *)h);
+	if (h != NULL && keys_sha_cached < KEYS_SHA_CACHE)
+		keys_sha_cache[keys_sha_cached++] = (EVP_MD_CTX *)h;
+	else
+		EVP_MD_CTX_free((EVP_MD_CTX *)h);
 }
 
 /*
@@ -529,5 +549,7 @@ keys_generate(enum key_alg alg, int bits, const char *path, uid_t uid,
 void
 keys_thread_end(void)
 {
+	while (keys_sha_cached > 0)
+		EVP_MD_CTX_free(keys_sha_cache[--keys_sha_cached]);
 	OPENSSL_thread_stop();
 }

@@ -85,7 +85,8 @@ struct mp_ctx {
 	int	mc_in_eom;		/* header changes allowed */
 	int	mc_closed;		/* close callback ran */
 	char	*mc_macro[MP_NSTAGES];	/* name\0value\0..., as sent */
-	size_t	mc_macrolen[MP_NSTAGES];
+	size_t	mc_macrolen[MP_NSTAGES];	/* 0: none for this step */
+	size_t	mc_macrocap[MP_NSTAGES];	/* kept from message to message */
 	char	mc_reply[MP_REPLY_MAX + 1];
 	unsigned char *mc_out;		/* replies not yet written */
 	size_t	mc_outlen, mc_outsize;
@@ -108,26 +109,26 @@ mp_ctx_new(const struct mp_filter *mf)
 	return (ctx);
 }
 
-/* mp_forget - the macros of stage index first and later */
+/* mp_forget - the macros of stage index first and later (buffers kept) */
 
 static void
 mp_forget(struct mp_ctx *ctx, int first)
 {
 	int	i;
 
-	for (i = first; i < MP_NSTAGES; i++) {
-		free(ctx->mc_macro[i]);
-		ctx->mc_macro[i] = NULL;
+	for (i = first; i < MP_NSTAGES; i++)
 		ctx->mc_macrolen[i] = 0;
-	}
 }
 
 void
 mp_ctx_free(struct mp_ctx *ctx)
 {
+	int	i;
+
 	if (ctx == NULL)
 		return;
-	mp_forget(ctx, 0);
+	for (i = 0; i < MP_NSTAGES; i++)
+		free(ctx->mc_macro[i]);
 	free(ctx->mc_out);
 	free(ctx);
 }
@@ -340,6 +341,7 @@ static int
 mp_macro(struct mp_ctx *ctx, const unsigned char *data, size_t len)
 {
 	char   *copy;
+	size_t	cap;
 	int	i;
 
 	if (len < 1)
@@ -349,12 +351,16 @@ mp_macro(struct mp_ctx *ctx, const unsigned char *data, size_t len)
 			break;
 	if (i == MP_NSTAGES)
 		return (0);		/* a step we do not keep */
-	if ((copy = malloc(len)) == NULL)
-		return (-1);
+	if (len > ctx->mc_macrocap[i]) {
+		cap = len < 256 ? 256 : len;
+		if ((copy = realloc(ctx->mc_macro[i], cap)) == NULL)
+			return (-1);
+		ctx->mc_macro[i] = copy;
+		ctx->mc_macrocap[i] = cap;
+	}
+	copy = ctx->mc_macro[i];
 	memcpy(copy, data + 1, len - 1);
 	copy[len - 1] = '\0';		/* a last string, terminated */
-	free(ctx->mc_macro[i]);
-	ctx->mc_macro[i] = copy;
 	ctx->mc_macrolen[i] = len;
 	return (0);
 }
@@ -380,7 +386,7 @@ mp_getsymval(struct mp_ctx *ctx, const char *name)
 	int	i;
 
 	for (i = MP_NSTAGES - 1; i >= 0; i--) {
-		if ((p = ctx->mc_macro[i]) == NULL)
+		if ((p = ctx->mc_macro[i]) == NULL || ctx->mc_macrolen[i] == 0)
 			continue;
 		end = p + ctx->mc_macrolen[i];
 		while (p < end) {
