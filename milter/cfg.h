@@ -171,6 +171,7 @@ struct cfg {
 	int	cf_shutdown_timeout;
 	int	cf_max_conns;		/* MTA connections at once */
 	int	cf_max_msgs_conn;	/* messages per SMTP session, 0: any */
+	int	cf_defer_refusals;	/* no replies before end of message */
 	int	cf_debug;
 	/* signing { } */
 	char	*cf_canon;

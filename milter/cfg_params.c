@@ -120,6 +120,10 @@ const struct cfg_param cfg_params[] = {
 	0, 100000000, IN(cfg, cf_max_msgs_conn), 0,
 	"most messages in one SMTP session (more: 451 4.7.0 at MAIL FROM, "
 	"the client reconnects); 0: no limit"},
+	{"milter", "defer_refusals", CFG_T_BOOL, NULL, 0, "false", 0, 0,
+	IN(cfg, cf_defer_refusals), 0,
+	"unix socket: answer only at end of message (one round trip); a "
+	"refusal at MAIL or RCPT is then given there, for the whole message"},
 	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
 	IN(cfg, cf_shutdown_timeout), 0,
 	"seconds SIGTERM waits for messages in flight to finish"},

@@ -18,6 +18,7 @@ struct conn {
 	int	c_noreply_eoh;		/* no reply to end of headers */
 	int	c_noreply_conn;		/* no reply to connect */
 	int	c_noreply_rcpt;		/* no reply to RCPT */
+	int	c_noreply_mail;		/* no reply to MAIL */
 	unsigned long c_msgs;
 	struct txn *c_txn;		/* current message, or NULL */
 };

@@ -138,6 +138,7 @@ mlfi_flags(struct conn *c, unsigned long pflags)
 	c->c_noreply_eoh = c->c_noreply && (pflags & MP_P_NR_EOH) != 0;
 	c->c_noreply_conn = (pflags & MP_P_NR_CONN) != 0;
 	c->c_noreply_rcpt = c->c_noreply && (pflags & MP_P_NR_RCPT) != 0;
+	c->c_noreply_mail = c->c_noreply_rcpt && (pflags & MP_P_NR_MAIL) != 0;
 }
 
 /* mlfi_negotiate - ask only for what we use */
@@ -168,13 +169,21 @@ mlfi_negotiate(struct mp_ctx *ctx, unsigned long actions,
 	 * our delayed ACK, 40 ms a message. With no rate limit that can
 	 * refuse a recipient in this connection's config (it keeps that
 	 * config to the end), RCPT needs no reply either: two round trips.
+	 * With milter.defer_refusals, neither MAIL nor RCPT is answered:
+	 * one round trip, and what would have refused either refuses the
+	 * message at its end.
 	 */
 	if (strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0 ||
 	    strncmp(c->c_cfg->cf_socket, "local:", 6) == 0) {
 		*rpflags |= pflags & (MP_P_NODATA | MP_P_NR_CONN |
 		    MP_P_NR_HDR | MP_P_NR_EOH | MP_P_NR_BODY);
-		if (!c->c_cfg->cf_rcpt_limits)
+		/* verdicts are kept for a later step only with these */
+		if ((*rpflags & (MP_P_NR_HDR | MP_P_NR_BODY)) ==
+		    (MP_P_NR_HDR | MP_P_NR_BODY) &&
+		    (!c->c_cfg->cf_rcpt_limits || c->c_cfg->cf_defer_refusals))
 			*rpflags |= pflags & MP_P_NR_RCPT;
+		if ((*rpflags & MP_P_NR_RCPT) && c->c_cfg->cf_defer_refusals)
+			*rpflags |= pflags & MP_P_NR_MAIL;
 	}
 	mlfi_flags(c, *rpflags);
 	mp_setpriv(ctx, c);
@@ -200,6 +209,43 @@ mlfi_connect(struct mp_ctx *ctx, const char *host, const struct sockaddr *sa)
 	return (c->c_noreply_conn ? MP_NOREPLY : MP_CONTINUE);
 }
 
+/*
+ * mlfi_envfrom_deferred - MAIL without a reply (milter.defer_refusals):
+ * whatever MAIL would have answered becomes the message's verdict at its
+ * end; without a txn (no memory), end of message fails it temporarily
+ */
+static enum mp_stat
+mlfi_envfrom_deferred(struct mp_ctx *ctx, struct conn *c, char **argv)
+{
+	struct txn *tx;
+	enum verdict v;
+	int	toomany = c->c_cfg->cf_max_msgs_conn > 0 &&
+	    c->c_msgs >= (unsigned long)c->c_cfg->cf_max_msgs_conn;
+
+	if ((tx = txn_new(c)) == NULL) {
+		log_warnx("NOQUEUE: out of memory at MAIL: the message will "
+		    "be refused at its end");
+		return (MP_NOREPLY);
+	}
+	mlfi_queue_id(ctx, tx);
+	if (atomic_load(&mlfi_draining))
+		v = txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.3.2", "shutting down, "
+		    "try again later");
+	else if (toomany) {
+		log_info("NOQUEUE: %lu messages in one SMTP session (limit "
+		    "milter.max_messages_per_connection): 451",
+		    c->c_msgs - 1);
+		v = txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.7.0", "too many "
+		    "messages in this session, reconnect and try again");
+	}
+	else
+		v = policy_envfrom(tx, argv[0], mp_getsymval(ctx,
+		    "{auth_authen}"));
+	if (v != VERDICT_CONTINUE)
+		tx->t_pending = (int)v;
+	return (MP_NOREPLY);
+}
+
 /* mlfi_envfrom - a new message: outbound or not, whose */
 
 static enum mp_stat
@@ -211,6 +257,8 @@ mlfi_envfrom(struct mp_ctx *ctx, char **argv)
 	if (c == NULL)
 		return (mlfi_broken(ctx, "envfrom"));
 	txn_free(c->c_txn);
+	if (c->c_noreply_mail)
+		return (mlfi_envfrom_deferred(ctx, c, argv));
 	if (atomic_load(&mlfi_draining)) {
 		if (mp_setreply(ctx, "451", "4.3.2", "shutting down, try "
 		    "again later") != 0)
@@ -246,10 +294,13 @@ mlfi_envrcpt(struct mp_ctx *ctx, char **argv)
 		return (c && c->c_noreply_rcpt ? MP_NOREPLY :
 		    mlfi_broken(ctx, "envrcpt"));
 	mlfi_queue_id(ctx, tx);
-	if (c->c_noreply_rcpt) {	/* no limit here: only errors */
+	if (c->c_noreply_rcpt) {	/* refused: the whole message, later */
 		if (!tx->t_pending && (v = policy_envrcpt(tx, argv[0])) !=
-		    VERDICT_CONTINUE)
+		    VERDICT_CONTINUE) {
 			tx->t_pending = (int)v;
+			tx->t_action = v == VERDICT_REJECT ? "reject" :
+			    "tempfail";
+		}
 		return (MP_NOREPLY);
 	}
 	if (policy_envrcpt(tx, argv[0]) == VERDICT_CONTINUE)

@@ -1,8 +1,10 @@
 #!/bin/bash
 # negotiate.sh - the milter asks the MTA to wait only for the replies it
 # may need: with no rate limit that can refuse a recipient, no reply to
-# RCPT (SMFIP_NR_RCPT, unix socket); with one, RCPT is answered. A whole
-# message through each, with a raw protocol client (tests/tools/mclient.py)
+# RCPT (SMFIP_NR_RCPT, unix socket); with one, RCPT is answered; with
+# milter.defer_refusals, neither MAIL nor RCPT is, and what would have
+# refused them refuses the message at its end. Whole messages through
+# each, with a raw protocol client (tests/tools/mclient.py)
 set -u
 src=${top_srcdir:-$(dirname "$0")/../..}
 bin=${top_builddir:-.}/egress-milter
@@ -43,11 +45,24 @@ conf limited 'limits = ( { name = "r"; per = "sender_domain";
 # per From domain: only known at end of headers, never at RCPT
 conf fromonly 'limits = ( { name = "f"; per = "from_domain";
                            messages = "1000/1h"; } );'
-for name in plain limited fromonly; do
+# deferred: a tenant known at MAIL (by its network), so its limit is one
+# that refuses at RCPT; at most 4 messages per session
+cat >"$dir/deferred.conf" <<CONF
+milter: { socket = "unix:$dir/deferred.sock"; user = "$user";
+          defer_refusals = true; max_messages_per_connection = 4; };
+alignment: { enabled = false; };
+tenants = ( { name = "t"; networks = [ "127.0.0.0/8" ];
+              domains = ( { name = "example.com";
+                  keys = ( { selector = "ed1"; file = "$dir/ed.key"; } );
+              } );
+              limits = ( { name = "r"; per = "tenant";
+                           messages = "1/1h"; } ); } );
+CONF
+for name in plain limited fromonly deferred; do
 	"$bin" -f -c "$dir/$name.conf" >"$dir/$name.log" 2>&1 &
 	pids+=($!)
 done
-for name in plain limited fromonly; do
+for name in plain limited fromonly deferred; do
 	for _ in $(seq 1 50); do
 		[ -S "$dir/$name.sock" ] && break
 		sleep 0.1
@@ -60,17 +75,18 @@ PYTHONPATH=$src/tests/tools "$py" - "$dir" >"$dir/out" 2>&1 <<'PY'
 import struct, sys
 from mclient import Conn
 
+NR_MAIL = 0x4000
 NR_RCPT = 0x8000
 d = sys.argv[1]
 
 def check(cond, what):
     print(("ok " if cond else "not ok ") + what)
 
-def message(c, nr_rcpt, rcpts):
+def message(c, nr_rcpt, rcpts, nr_mail=False, addr=b"127.0.0.1"):
     """One message; the replies in order, as (cmd, first data bytes)."""
-    c.send(b"C", b"client\x004" + struct.pack(">H", 25) + b"127.0.0.1\x00")
+    c.send(b"C", b"client\x004" + struct.pack(">H", 25) + addr + b"\x00")
     c.send(b"M", b"<u@example.com>\x00")
-    got = [c.read()]
+    got = [] if nr_mail else [c.read()]
     for r in rcpts:
         c.send(b"R", r + b"\x00")
         if not nr_rcpt:
@@ -113,6 +129,36 @@ for name, want in (("plain", True), ("limited", False),
         check(len(y) == 1 and y[0][1].startswith(b"451 4.7.1"),
               "limited: the second message gets 451 4.7.1 (%r)" % (y,))
     c.close()
+
+# milter.defer_refusals: one round trip a message
+c = Conn(d + "/deferred.sock")
+r = c.negotiate()
+flags = struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
+check(flags & NR_MAIL and flags & NR_RCPT,
+      "deferred: SMFIP_NR_MAIL and SMFIP_NR_RCPT negotiated (flags 0x%x)" %
+      flags)
+kinds = lambda got: [g[0] if g else None for g in got]
+got = message(c, True, [b"<a@dest.example>"], nr_mail=True)
+check(kinds(got) == [b"i", b"a"] and b"DKIM-Signature" in got[0][1],
+      "deferred: message 1, no reply before end of message: signed, "
+      "accepted (%r)" % (kinds(got),))
+got = message(c, True, [b"<a@dest.example>"], nr_mail=True)
+check(len(got) == 1 and got[0] and got[0][0] == b"y" and
+      got[0][1].startswith(b"451 4.7.1") and b"rate limit" in got[0][1],
+      "deferred: message 2, over the limit a RCPT checks: 451 4.7.1 at "
+      "end of message (%r)" % (got,))
+got = message(c, True, [b"<a@dest.example>"], nr_mail=True,
+              addr=b"192.0.2.7")
+check(kinds(got) == [b"a"],
+      "deferred: message 3, not outbound (MAIL would accept): accepted "
+      "unsigned at end of message (%r)" % (kinds(got),))
+got = message(c, True, [b"<a@dest.example>"], nr_mail=True)
+got = message(c, True, [b"<a@dest.example>"], nr_mail=True)
+check(len(got) == 1 and got[0] and got[0][0] == b"y" and
+      got[0][1].startswith(b"451 4.7.0 too many messages"),
+      "deferred: message 5 of the session: 451 4.7.0 at end of message "
+      "(%r)" % (got,))
+c.close()
 PY
 while IFS= read -r line; do
 	case $line in
