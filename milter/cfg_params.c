@@ -122,7 +122,7 @@ const struct cfg_param cfg_params[] = {
 	"the client reconnects); 0: no limit"},
 	{"milter", "defer_refusals", CFG_T_BOOL, NULL, 0, "false", 0, 0,
 	IN(cfg, cf_defer_refusals), 0,
-	"unix socket: answer only at end of message (one round trip); a "
+	"answer the MTA only at end of message (one round trip); a "
 	"refusal at MAIL or RCPT is then given there, for the whole message"},
 	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
 	IN(cfg, cf_shutdown_timeout), 0,

@@ -159,32 +159,29 @@ mlfi_negotiate(struct mp_ctx *ctx, unsigned long actions,
 		return (mlfi_broken(ctx, "negotiate"));
 	*rpflags = pflags & (MP_P_NOHELO | MP_P_NOUNKNOWN | MP_P_HDR_LEADSPC);
 	/*
-	 * On a unix socket, skip DATA and the replies to connect, to each
-	 * header, to the end of headers and to each body chunk: a message
-	 * then takes three round trips (MAIL, RCPT, end of message). A
-	 * verdict of the headers is given at end of message, which changes
-	 * nothing for the client: the MTA answers DATA only after the whole
-	 * message anyway. Not on TCP: the MTA's commands would then go out
-	 * back to back, and an MTA without TCP_NODELAY (Postfix) waits for
-	 * our delayed ACK, 40 ms a message. With no rate limit that can
-	 * refuse a recipient in this connection's config (it keeps that
-	 * config to the end), RCPT needs no reply either: two round trips.
-	 * With milter.defer_refusals, neither MAIL nor RCPT is answered:
-	 * one round trip, and what would have refused either refuses the
-	 * message at its end.
+	 * Skip DATA and the replies to connect, to each header, to the end
+	 * of headers and to each body chunk: a message then takes three
+	 * round trips (MAIL, RCPT, end of message). A verdict of the headers
+	 * is given at end of message, which changes nothing for the client:
+	 * the MTA answers DATA only after the whole message anyway. (Over
+	 * TCP the MTA's commands then go out back to back; an MTA without
+	 * TCP_NODELAY, like Postfix, sends each only when the last is
+	 * acknowledged, and mserv acknowledges at once: TCP_QUICKACK.) With
+	 * no rate limit that can refuse a recipient in this connection's
+	 * config (it keeps that config to the end), RCPT needs no reply
+	 * either: two round trips. With milter.defer_refusals, neither MAIL
+	 * nor RCPT is answered: one round trip, and what would have refused
+	 * either refuses the message at its end.
 	 */
-	if (strncmp(c->c_cfg->cf_socket, "unix:", 5) == 0 ||
-	    strncmp(c->c_cfg->cf_socket, "local:", 6) == 0) {
-		*rpflags |= pflags & (MP_P_NODATA | MP_P_NR_CONN |
-		    MP_P_NR_HDR | MP_P_NR_EOH | MP_P_NR_BODY);
-		/* verdicts are kept for a later step only with these */
-		if ((*rpflags & (MP_P_NR_HDR | MP_P_NR_BODY)) ==
-		    (MP_P_NR_HDR | MP_P_NR_BODY) &&
-		    (!c->c_cfg->cf_rcpt_limits || c->c_cfg->cf_defer_refusals))
-			*rpflags |= pflags & MP_P_NR_RCPT;
-		if ((*rpflags & MP_P_NR_RCPT) && c->c_cfg->cf_defer_refusals)
-			*rpflags |= pflags & MP_P_NR_MAIL;
-	}
+	*rpflags |= pflags & (MP_P_NODATA | MP_P_NR_CONN |
+	    MP_P_NR_HDR | MP_P_NR_EOH | MP_P_NR_BODY);
+	/* verdicts are kept for a later step only with these */
+	if ((*rpflags & (MP_P_NR_HDR | MP_P_NR_BODY)) ==
+	    (MP_P_NR_HDR | MP_P_NR_BODY) &&
+	    (!c->c_cfg->cf_rcpt_limits || c->c_cfg->cf_defer_refusals))
+		*rpflags |= pflags & MP_P_NR_RCPT;
+	if ((*rpflags & MP_P_NR_RCPT) && c->c_cfg->cf_defer_refusals)
+		*rpflags |= pflags & MP_P_NR_MAIL;
 	mlfi_flags(c, *rpflags);
 	mp_setpriv(ctx, c);
 	return (MP_CONTINUE);

@@ -1,10 +1,11 @@
 #!/bin/bash
 # negotiate.sh - the milter asks the MTA to wait only for the replies it
 # may need: with no rate limit that can refuse a recipient, no reply to
-# RCPT (SMFIP_NR_RCPT, unix socket); with one, RCPT is answered; with
+# RCPT (SMFIP_NR_RCPT); with one, RCPT is answered; with
 # milter.defer_refusals, neither MAIL nor RCPT is, and what would have
 # refused them refuses the message at its end. Whole messages through
-# each, with a raw protocol client (tests/tools/mclient.py)
+# each, over unix sockets and TCP, with a raw protocol client
+# (tests/tools/mclient.py)
 set -u
 src=${top_srcdir:-$(dirname "$0")/../..}
 bin=${top_builddir:-.}/egress-milter
@@ -58,7 +59,11 @@ tenants = ( { name = "t"; networks = [ "127.0.0.0/8" ];
               limits = ( { name = "r"; per = "tenant";
                            messages = "1/1h"; } ); } );
 CONF
-for name in plain limited fromonly deferred; do
+# tcp: the same replies skipped over TCP (mserv acknowledges at once)
+conf tcp ""
+sed -i 's|socket = "unix:[^"]*";|socket = "inet:10037@127.0.0.1";|' \
+    "$dir/tcp.conf"
+for name in plain limited fromonly deferred tcp; do
 	"$bin" -f -c "$dir/$name.conf" >"$dir/$name.log" 2>&1 &
 	pids+=($!)
 done
@@ -69,6 +74,10 @@ for name in plain limited fromonly deferred; do
 	done
 	if [ -S "$dir/$name.sock" ]; then ok "$name: the milter listens"
 	else not_ok "$name: the milter listens"; sed 's/^/#   /' "$dir/$name.log"; fi
+done
+for _ in $(seq 1 50); do
+	(exec 3<>/dev/tcp/127.0.0.1/10037) 2>/dev/null && break
+	sleep 0.1
 done
 
 PYTHONPATH=$src/tests/tools "$py" - "$dir" >"$dir/out" 2>&1 <<'PY'
@@ -102,14 +111,18 @@ def message(c, nr_rcpt, rcpts, nr_mail=False, addr=b"127.0.0.1"):
         if r is None or r[0] not in (b"h", b"i", b"m", b"-"):
             return got
 
+NR_HDR, NR_EOH, NR_BODY = 0x80, 0x40000, 0x80000
 for name, want in (("plain", True), ("limited", False),
-                   ("fromonly", True)):
-    c = Conn(d + "/" + name + ".sock")
+                   ("fromonly", True), ("tcp", True)):
+    c = Conn("127.0.0.1:10037" if name == "tcp" else
+             d + "/" + name + ".sock")
     r = c.negotiate()
     flags = struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
     nr = bool(flags & NR_RCPT)
     check(nr == want, "%s: SMFIP_NR_RCPT %s (flags 0x%x)" %
           (name, "negotiated" if want else "not negotiated", flags))
+    check(flags & (NR_HDR | NR_EOH | NR_BODY) == NR_HDR | NR_EOH | NR_BODY,
+          "%s: no replies to headers and body (flags 0x%x)" % (name, flags))
     got = message(c, nr, [b"<a@dest.example>", b"<b@dest.example>"])
     check(got[0] == (b"c", b""), "%s: MAIL answered continue (%r)" %
           (name, got[0]))

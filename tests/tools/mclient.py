@@ -13,9 +13,14 @@ def packet(cmd, data=b""):
 
 class Conn:
     def __init__(self, path, timeout=5.0):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        """path: a unix socket path, or HOST:PORT for TCP."""
+        if not path.startswith("/") and ":" in path:
+            host, port = path.rsplit(":", 1)
+            self.s = socket.create_connection((host, int(port)), timeout)
+        else:
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.s.connect(path)
         self.s.settimeout(timeout)
-        self.s.connect(path)
 
     def send(self, cmd, data=b""):
         self.s.sendall(packet(cmd, data))
