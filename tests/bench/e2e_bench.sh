@@ -13,7 +13,21 @@
 # times, interleaved (none, OpenDKIM, ours, none, ...); the best round is
 # kept. OpenDKIM signs with the same RSA key (one signature, its common use).
 # Prints one line per configuration, the ratio to Postfix alone, and the
-# milter's CPU per message; OUTDIR gets e2e_bench.tsv.
+# milter's CPU per message; OUTDIR gets e2e_bench.txt.
+#
+# Then latency over TCP, one transaction at a time: Postfix with each
+# milter on a TCP socket (127.0.0.1), tests/tools/smtp-latency sending
+# BENCH_LAT_MSGS (default 300) messages over one SMTP session and timing
+# each from MAIL FROM to the reply to the final dot: p50/p99 per
+# configuration, Postfix alone first. A Nagle or delayed-ACK stall between
+# Postfix and a milter shows as 40 ms or more per message. For these rows
+# Postfix's queue is on a tmpfs (BENCH_LAT_TMPFS=0: on disk, as the rest):
+# its fsync() per message would otherwise be most of the time measured and
+# all of its spread.
+#
+# BENCH_EM_OTHER=PATH adds another egress-milter binary (an older build,
+# say) as configuration "egress-other", interleaved with the rest: the
+# way to tell a regression from this machine's drift.
 set -u
 export EGRESS_E2E=1
 BUILDDIR=$(cd "${1:-${top_builddir:-.}}" && pwd)
@@ -24,8 +38,15 @@ rig_init "$@"
 MSGS=${BENCH_MSGS:-4000}
 SESSIONS=${BENCH_SESSIONS:-8}
 ROUNDS=${BENCH_ROUNDS:-2}
+LAT_MSGS=${BENCH_LAT_MSGS:-300}
+LAT_PORT=${BENCH_PORT:-11050}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 EM=$BUILDDIR/egress-milter
+EM_OTHER=${BENCH_EM_OTHER:-}
+MODES="postfix-alone opendkim egress-milter${EM_OTHER:+ egress-other}"
 SRC=$(command -v smtp-source || echo /usr/sbin/smtp-source)
+LAT_TOOL=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/smtp-latency
 SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
 
 rig_key rsa "$RIG_DIR/rsa.key" && rig_key ed25519 "$RIG_DIR/ed.key" || exit 1
@@ -38,6 +59,9 @@ domains = ( { name = "acme.example";
               keys = ( { selector = "rsa"; file = "$RIG_DIR/rsa.key"; },
                        { selector = "ed"; file = "$RIG_DIR/ed.key"; } ); } );
 EOF
+# the same over TCP, for the latency rows
+sed "s|unix:$RIG_DIR/em.sock|inet:$LAT_PORT@127.0.0.1|" "$RIG_DIR/em.conf" \
+    >"$RIG_DIR/em-tcp.conf"
 mkdir -p "$RIG_DIR/od"
 cp "$RIG_DIR/rsa.key" "$RIG_DIR/od/od.key"
 chown -R opendkim "$RIG_DIR/od" 2>/dev/null || chown -R nobody "$RIG_DIR/od"
@@ -55,6 +79,8 @@ Background no
 UserID $(id -u opendkim >/dev/null 2>&1 && echo opendkim || echo nobody)
 InternalHosts 127.0.0.0/8
 EOF
+sed "s|^Socket .*|Socket inet:$((LAT_PORT + 1))@127.0.0.1|" \
+    "$RIG_DIR/opendkim.conf" >"$RIG_DIR/opendkim-tcp.conf"
 
 # a 4 KiB message From acme.example
 {
@@ -80,8 +106,9 @@ sent_count() {
 run() {
 	local mode=$1 addr= pid= t0 t1 c0 c1 n
 	case $mode in
-	egress-milter)
-		rig_spawn em "$EM" -f -c "$RIG_DIR/em.conf" || return 1
+	egress-milter|egress-other)
+		rig_spawn em "$([ "$mode" = egress-other ] && echo "$EM_OTHER" ||
+		    echo "$EM")" -f -c "$RIG_DIR/em.conf" || return 1
 		pid=$(rig_spawn_pid em)
 		rig_wait_socket "$RIG_DIR/em.sock" 10 "$pid" || return 1
 		addr=unix:$RIG_DIR/em.sock ;;
@@ -112,7 +139,7 @@ run() {
 	rig_postfix_stop >/dev/null 2>&1
 	rm -rf "$RIG_POSTFIX_DIR"
 	case $mode in
-	egress-milter) rig_spawn_stop em ;;
+	egress-milter|egress-other) rig_spawn_stop em ;;
 	opendkim) rig_spawn_stop od ;;
 	esac
 	return 0
@@ -124,16 +151,16 @@ _rig_wait_for 10 _rig_smtp_banner 127.0.0.1 10026 || exit 1
 
 : >"$RIG_DIR/results"
 for r in $(seq 1 "$ROUNDS"); do
-	for mode in postfix-alone opendkim egress-milter; do
+	for mode in $MODES; do
 		run "$mode" | tee -a "$RIG_DIR/results" | sed 's/^/# /'
 	done
 done
-awk -v msgs="$MSGS" -v sessions="$SESSIONS" '
+awk -v msgs="$MSGS" -v sessions="$SESSIONS" -v modes="$MODES" '
 	NF == 4 { if (!($1 in best) || $2 < best[$1]) { best[$1] = $2; cpu[$1] = $3; sent[$1] = $4 } }
 	END {
 		printf "%-14s %8s %10s %12s %8s\n", "postfix+", "msgs/s", "vs alone", "milter cpu", "sent"
 		base = msgs / best["postfix-alone"]
-		n = split("postfix-alone opendkim egress-milter", order, " ")
+		n = split(modes, order, " ")
 		for (i = 1; i <= n; i++) {
 			m = order[i]
 			if (!(m in best)) continue
@@ -142,6 +169,51 @@ awk -v msgs="$MSGS" -v sessions="$SESSIONS" '
 		}
 		printf "(%d messages of 4 KiB, %d SMTP sessions; ours signs RSA-2048 + Ed25519, OpenDKIM RSA-2048)\n", msgs, sessions
 	}' "$RIG_DIR/results" | tee "$RIG_DIR/table"
+# latency MODE: one configuration over TCP; prints "MODE smtp-latency-line"
+latency() {
+	local mode=$1 addr= line
+	case $mode in
+	egress-milter)
+		rig_spawn emt "$EM" -f -c "$RIG_DIR/em-tcp.conf" || return 1
+		_rig_wait_for 10 _rig_connect "127.0.0.1:$LAT_PORT" || return 1
+		addr=inet:127.0.0.1:$LAT_PORT ;;
+	opendkim)
+		rig_spawn odt /usr/sbin/opendkim -f \
+		    -x "$RIG_DIR/opendkim-tcp.conf" || return 1
+		_rig_wait_for 10 _rig_connect "127.0.0.1:$((LAT_PORT + 1))" ||
+		    return 1
+		addr=inet:127.0.0.1:$((LAT_PORT + 1)) ;;
+	esac
+	if [ "${BENCH_LAT_TMPFS:-1}" = 1 ]; then
+		mkdir -p "$RIG_DIR/postfix" &&
+		    mount -t tmpfs -o size=256m,mode=755 tmpfs "$RIG_DIR/postfix" ||
+		    return 1
+	fi
+	rig_postfix_start "$addr" >/dev/null || return 1
+	line=$("$PY" "$LAT_TOOL" 127.0.0.1 10025 "$RIG_DIR/msg.txt" \
+	    "$LAT_MSGS")
+	echo "$mode $line"
+	rig_postfix_stop >/dev/null 2>&1
+	[ "${BENCH_LAT_TMPFS:-1}" = 1 ] && umount "$RIG_DIR/postfix"
+	rm -rf "$RIG_POSTFIX_DIR"
+	case $mode in
+	egress-milter) rig_spawn_stop emt ;;
+	opendkim) rig_spawn_stop odt ;;
+	esac
+	return 0
+}
+
+{
+	echo
+	echo "over TCP, one transaction at a time ($LAT_MSGS messages, one" \
+	    "SMTP session; ms from MAIL FROM to the reply to the dot;" \
+	    "queue on $([ "${BENCH_LAT_TMPFS:-1}" = 1 ] && echo tmpfs ||
+	    echo disk)):"
+	for mode in postfix-alone opendkim egress-milter; do
+		latency "$mode" | awk '{ printf "%-14s", $1
+		    for (i = 2; i <= NF; i++) printf " %s", $i; print "" }'
+	done
+} | tee -a "$RIG_DIR/table"
 if [ -n "$OUTDIR" ]; then
 	mkdir -p "$OUTDIR"
 	cp "$RIG_DIR/table" "$OUTDIR/e2e_bench.txt"

@@ -21,8 +21,14 @@
 # reading each daemon's CPU time from /proc.  Next to each cell, cfloor
 # measures the crypto floor (SHA-256 of the body and headers, the
 # signatures, nothing else) on the same keys, and the table divides the
-# milter's CPU per message by it.  Then one TCP row per daemon (RSA,
-# 4 KiB, one connection): its p99 shows the delayed-ACK stall.
+# milter's CPU per message by it.  Then egress-milter alone with
+# milter.defer_refusals = true (rows rsa/1rt, ed/1rt: one round trip a
+# message); then, for RSA and Ed25519 at 4 KiB, BENCH_PAIRS (default 5)
+# runs at 8 and at 32 connections back to back, each pair in turn, and
+# the median of the c=32/c=8 throughput ratios (whether throughput falls
+# as concurrency rises, measured where the machine's drift cancels out);
+# then one TCP row per daemon (RSA, 4 KiB, one connection): its p99 shows
+# the delayed-ACK stall.
 #
 # OpenDKIM gets its cheapest setup: one key with KeyFile (loaded once) for
 # rsa and ed25519 (SignatureAlgorithm ed25519-sha256), KeyTable and
@@ -92,7 +98,8 @@ trap 'exit 130' INT TERM
 	{ echo "milter_bench: openssl genpkey failed" >&2; exit 1; }
 chmod 600 "$dir/rsa.pem" "$dir/ed.pem"
 
-# em_conf ALG SOCKET: an egress-milter configuration on stdout
+# em_conf ALG SOCKET [MILTER-SETTINGS]: an egress-milter configuration on
+# stdout
 em_conf() {
 	local rsa="{ selector = \"rsa\"; file = \"$dir/rsa.pem\"; }"
 	local ed="{ selector = \"ed\"; file = \"$dir/ed.pem\"; }"
@@ -105,7 +112,7 @@ em_conf() {
 	cat <<EOF
 alignment: { enabled = false; };
 milter: { socket = "$2"; user = "$run_user"; shutdown_timeout = 2;
-	  max_messages_per_connection = 0; };
+	  max_messages_per_connection = 0; ${3:-} };
 domains = ( { name = "acme.example"; keys = ( $keys ); } );
 EOF
 }
@@ -364,6 +371,61 @@ SignatureAlgorithm: no RSA + Ed25519 in one pass"
 	cells "$alg" "$emsock" "$empid" "$odsock" "$odpid"
 	stop "$empid"
 	stop "$odpid"
+done
+
+# One round trip a message: milter.defer_refusals = true (egress-milter
+# only: refusals at MAIL and RCPT move to the end of the message).
+for alg in rsa ed25519; do
+	emsock=unix:$dir/em-$alg-1rt.sock
+	em_conf "$alg" "$emsock" "defer_refusals = true;" \
+	    >"$dir/em-$alg-1rt.conf"
+	start "em-$alg-1rt" "$emsock" "$em" -f -c "$dir/em-$alg-1rt.conf" ||
+	    exit 1
+	empid=$started
+	for size in $sizes; do
+		for c in $concs; do
+			fl=$(floor "$alg" "$size")
+			e=$(measure "$emsock" "$empid" "$size" "$c")
+			row "$size" "${alg%25519}/1rt" unix "$c" "$e" "" "$fl"
+		done
+	done
+	stop "$empid"
+done
+
+# c=8 against c=32, in alternating pairs on one daemon: the ratio of each
+# pair, then their median
+pairs=${BENCH_PAIRS:-5}
+echo
+echo "concurrency: msgs/s at c=8 and c=32, $pairs pairs of ${secs} s runs" \
+    "back to back (egress-milter, 4 KiB, unix socket)"
+for alg in rsa ed25519; do
+	emsock=unix:$dir/em-$alg-pairs.sock
+	em_conf "$alg" "$emsock" >"$dir/em-$alg-pairs.conf"
+	start "em-$alg-pairs" "$emsock" "$em" -f \
+	    -c "$dir/em-$alg-pairs.conf" || exit 1
+	empid=$started
+	ratios=
+	line8=
+	line32=
+	for r in $(seq 1 "$pairs"); do
+		a=$("$mload" -s "$emsock" -p "$empid" -S 4k -c 8 -t "$secs" \
+		    -F "$from" -q 2>>"$dir/mload.err" | tail -1)
+		b=$("$mload" -s "$emsock" -p "$empid" -S 4k -c 32 -t "$secs" \
+		    -F "$from" -q 2>>"$dir/mload.err" | tail -1)
+		a=$(field rate $a)
+		b=$(field rate $b)
+		line8="$line8 $a"
+		line32="$line32 $b"
+		ratios="$ratios $(awk -v a="$a" -v b="$b" 'BEGIN {
+		    if (a == "-" || b == "-" || a <= 0) print "-"
+		    else printf "%.3f", b / a }')"
+	done
+	stop "$empid"
+	printf '%-7s c=8: %s\n%-7s c=32:%s\n' "$alg" "$line8" "" "$line32"
+	echo "$ratios" | tr ' ' '\n' | grep -v '^$' | sort -n | awk -v a="$alg" '
+	    { v[NR] = $1; s = s " " $1 }
+	    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%-7s c=32/c=8:%s; median %.3f\n", a, s, m }'
 done
 
 # TCP: one connection, RSA, 4 KiB.  libmilter does not set TCP_NODELAY,
