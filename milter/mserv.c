@@ -30,14 +30,16 @@
  *	mp_input() decode and answer all of them, and writes every queued
  *	reply in one write() before it waits again. So a message costs a
  *	read and a write per round trip of the MTA, and no thread is held
- *	by a connection that does not have the CPU. Past max_conns() open
- *	connections (asked at each accept) a new one is closed at once and
- *	the MTA applies its milter_default_action; the event is logged at
- *	most once a minute.
+ *	by a connection that does not have the CPU. When its connection
+ *	ends, a thread waits up to MSERV_IDLE seconds to be given the next
+ *	one (at most MSERV_IDLE_MAX threads wait); a new thread is started
+ *	only when none waits. Past max_conns() open connections (asked at
+ *	each accept) a new one is closed at once and the MTA applies its
+ *	milter_default_action; the event is logged at most once a minute.
  *
  *	mserv_stop() stops accepting, removes a unix socket file, wakes the
- *	connection threads (shutdown(2)) and waits up to wait_seconds for
- *	them to end.
+ *	connection threads (shutdown(2)) and the waiting ones, and waits up
+ *	to wait_seconds for them all to end.
  * DIAGNOSTICS
  *	mserv_open() returns -1 with a message in err.
  * SEE ALSO
@@ -74,6 +76,8 @@
  */
 #define MSERV_BUF	(65536 + 1024)
 #define MSERV_TIMEOUT	7210		/* seconds an MTA may stay silent */
+#define MSERV_IDLE	60		/* seconds a thread waits for another */
+#define MSERV_IDLE_MAX	64		/* threads that may wait at once */
 /*
  * A connection thread's stack: address space, not memory (only the pages
  * touched count). Libraries below us (libspf2's include chains, glibc's
@@ -90,6 +94,7 @@ struct mserv_conn {
 	int	sc_fd;
 	struct mserv_conn *sc_next;
 	struct mserv_conn **sc_prevp;
+	struct mserv_conn *sc_handoff;	/* next waiting for a thread */
 };
 
 static int mserv_fd = -1;
@@ -104,6 +109,11 @@ static pthread_mutex_t mserv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mserv_gone = PTHREAD_COND_INITIALIZER;
 static struct mserv_conn *mserv_conns;
 static unsigned long mserv_nconns;
+static pthread_cond_t mserv_handoff = PTHREAD_COND_INITIALIZER;
+static struct mserv_conn *mserv_pending;	/* (lock) for an idle thread */
+static unsigned long mserv_nidle;	/* (lock) threads waiting for one */
+static unsigned long mserv_nthreads;	/* (lock) connection threads */
+static int mserv_stopping;		/* (lock) */
 
 /* mserv_unix - listen on a unix socket path; fd or -1 */
 
@@ -368,31 +378,71 @@ mserv_session(int fd, struct mp_ctx *ctx)
 	free(buf);
 }
 
-/* mserv_conn - one connection's thread */
+/*
+ * mserv_next - (lock held) after a connection: wait up to MSERV_IDLE
+ * seconds for another one handed over by the accepting thread; NULL when
+ * none came, when MSERV_IDLE_MAX threads wait already, or when stopping
+ * (connections handed over before the stop are still served)
+ */
+static struct mserv_conn *
+mserv_next(void)
+{
+	struct mserv_conn *sc;
+	struct timespec until;
 
+	if (mserv_pending == NULL &&
+	    (mserv_stopping || mserv_nidle >= MSERV_IDLE_MAX))
+		return (NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += MSERV_IDLE;
+	mserv_nidle++;
+	while (mserv_pending == NULL && !mserv_stopping &&
+	    pthread_cond_timedwait(&mserv_handoff, &mserv_lock, &until) == 0)
+		;
+	mserv_nidle--;
+	if ((sc = mserv_pending) != NULL)
+		mserv_pending = sc->sc_handoff;
+	return (sc);
+}
+
+/*
+ * mserv_conn - a connection thread: it serves one connection, then waits
+ * a while to serve the next. An MTA opens a milter connection for each
+ * SMTP session, and a new thread for each would make its stack, its
+ * malloc cache and OpenSSL's per-thread random generator (every RSA
+ * signature needs it) again each time.
+ */
 static void *
 mserv_conn(void *arg)
 {
 	struct mserv_conn *sc = arg;
 	struct mp_ctx *ctx;
 
-	if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
-		log_warnx("NOQUEUE: out of memory for a milter connection");
-	else {
-		mserv_session(sc->sc_fd, ctx);
-		mp_end(ctx);
-		mp_ctx_free(ctx);
+	while (sc != NULL) {
+		if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
+			log_warnx("NOQUEUE: out of memory for a milter "
+			    "connection");
+		else {
+			mserv_session(sc->sc_fd, ctx);
+			mp_end(ctx);
+			mp_ctx_free(ctx);
+		}
+		pthread_mutex_lock(&mserv_lock);
+		if ((*sc->sc_prevp = sc->sc_next) != NULL)
+			sc->sc_next->sc_prevp = sc->sc_prevp;
+		mserv_nconns--;
+		close(sc->sc_fd);
+		pthread_cond_broadcast(&mserv_gone);
+		free(sc);
+		sc = mserv_next();
+		pthread_mutex_unlock(&mserv_lock);
 	}
 	/* Before mserv_stop() can see us gone and let main() exit. */
 	keys_thread_end();
 	pthread_mutex_lock(&mserv_lock);
-	if ((*sc->sc_prevp = sc->sc_next) != NULL)
-		sc->sc_next->sc_prevp = sc->sc_prevp;
-	mserv_nconns--;
-	close(sc->sc_fd);
+	mserv_nthreads--;
 	pthread_cond_broadcast(&mserv_gone);
 	pthread_mutex_unlock(&mserv_lock);
-	free(sc);
 	return (NULL);
 }
 
@@ -444,6 +494,16 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 	sc->sc_prevp = &mserv_conns;
 	mserv_conns = sc;
 	mserv_nconns++;
+	if (mserv_nidle > 0) {		/* a thread is free: it takes it */
+		struct mserv_conn **pp = &mserv_pending;
+
+		while (*pp != NULL)
+			pp = &(*pp)->sc_handoff;
+		*pp = sc;
+		pthread_cond_signal(&mserv_handoff);
+		pthread_mutex_unlock(&mserv_lock);
+		return;
+	}
 	if (pthread_create(&th, attr, mserv_conn, sc) != 0) {
 		mserv_conns = sc->sc_next;
 		if (sc->sc_next != NULL)
@@ -456,6 +516,7 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 		    "connection: closed");
 		return;
 	}
+	mserv_nthreads++;
 	pthread_mutex_unlock(&mserv_lock);
 }
 
@@ -538,10 +599,12 @@ mserv_stop(int wait_seconds)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += wait_seconds;
 	pthread_mutex_lock(&mserv_lock);
+	mserv_stopping = 1;		/* idle threads end */
+	pthread_cond_broadcast(&mserv_handoff);
 	for (sc = mserv_conns; sc != NULL; sc = sc->sc_next)
 		(void)shutdown(sc->sc_fd, SHUT_RDWR);
-	while (mserv_nconns > 0 && pthread_cond_timedwait(&mserv_gone,
-	    &mserv_lock, &until) == 0)
+	while ((mserv_nconns > 0 || mserv_nthreads > 0) &&
+	    pthread_cond_timedwait(&mserv_gone, &mserv_lock, &until) == 0)
 		;
 	pthread_mutex_unlock(&mserv_lock);
 }
