@@ -111,6 +111,7 @@ static struct mserv_conn *mserv_conns;
 static unsigned long mserv_nconns;
 static pthread_cond_t mserv_handoff = PTHREAD_COND_INITIALIZER;
 static struct mserv_conn *mserv_pending;	/* (lock) for an idle thread */
+static unsigned long mserv_npending;	/* (lock) how many */
 static unsigned long mserv_nidle;	/* (lock) threads waiting for one */
 static unsigned long mserv_nthreads;	/* (lock) connection threads */
 static int mserv_stopping;		/* (lock) */
@@ -400,8 +401,10 @@ mserv_next(void)
 	    pthread_cond_timedwait(&mserv_handoff, &mserv_lock, &until) == 0)
 		;
 	mserv_nidle--;
-	if ((sc = mserv_pending) != NULL)
+	if ((sc = mserv_pending) != NULL) {
 		mserv_pending = sc->sc_handoff;
+		mserv_npending--;
+	}
 	return (sc);
 }
 
@@ -494,12 +497,17 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 	sc->sc_prevp = &mserv_conns;
 	mserv_conns = sc;
 	mserv_nconns++;
-	if (mserv_nidle > 0) {		/* a thread is free: it takes it */
+	/*
+	 * A thread waits that no connection handed over before has claimed
+	 * (a woken thread counts as waiting until it has run): it takes it.
+	 */
+	if (mserv_nidle > mserv_npending) {
 		struct mserv_conn **pp = &mserv_pending;
 
 		while (*pp != NULL)
 			pp = &(*pp)->sc_handoff;
 		*pp = sc;
+		mserv_npending++;
 		pthread_cond_signal(&mserv_handoff);
 		pthread_mutex_unlock(&mserv_lock);
 		return;
