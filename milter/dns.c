@@ -43,8 +43,9 @@
  *	Queries are made with res_nmkquery() and res_nsend(), not
  *	res_nquery(), which hides the reply to NXDOMAIN and NODATA (its SOA
  *	sets the negative TTL). Each thread has its own struct __res_state,
- *	made by res_ninit() at its first lookup (so from /etc/resolv.conf as
- *	it is then) and closed when the thread exits. The query carries an
+ *	made by res_ninit() at its first lookup with a cache (so from
+ *	/etc/resolv.conf as it is then; a reload makes a new cache) and
+ *	closed when the thread exits. The query carries an
  *	EDNS0 OPT record offering DNS_EDNS_SIZE octets over UDP. RES_IGNTC
  *	is set and RES_USEVC cleared: glibc's TCP path has no timeout at
  *	all, so a truncated reply is DNS_TEMPFAIL instead of a TCP retry,
@@ -82,8 +83,8 @@
  *	later answer replaces the earlier one.
  * OWNERSHIP
  *	dns_cache_free() frees every entry and the calling thread's
- *	resolver state; other threads' states are freed when they exit,
- *	which must happen before dns_cache_free(). The caller owns *ans:
+ *	resolver state; other threads' states are freed when they exit, or
+ *	at their next lookup with a newer cache. The caller owns *ans:
  *	dns_txt() overwrites it without freeing, dns_answer_fini() frees
  *	the strings (and may be called again). Cached data is copied out.
  * DIAGNOSTICS
@@ -103,6 +104,7 @@
 #include <arpa/nameser.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <resolv.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,9 +138,24 @@ struct dns_entry {
 	char  **de_txt;
 };
 
+struct dns_tres {			/* a thread's resolver state */
+	struct __res_state tr_rs;
+	unsigned long tr_gen;		/* made for this cache */
+};
+
+/*
+ * One key for every cache: a connection thread lives on after its
+ * connection, and a key deleted with its cache would leave the states of
+ * such threads behind.
+ */
+static pthread_key_t dns_res_key;
+static pthread_once_t dns_res_once = PTHREAD_ONCE_INIT;
+static int dns_res_key_ok;
+static atomic_ulong dns_gens;
+
 struct dns_cache {
 	pthread_mutex_t dc_lock;	/* guards the fields below dc_max */
-	pthread_key_t dc_key;		/* this thread's struct __res_state */
+	unsigned long dc_gen;		/* which cache a thread's state is for */
 	int	dc_timeout_ms;
 	time_t	(*dc_now)(void);
 	size_t	dc_max;
@@ -173,6 +190,7 @@ static int dns_cache_get(struct dns_cache *dc, const char *key,
 static void dns_cache_put(struct dns_cache *dc, const char *key,
 	    uint32_t hash, const struct dns_answer *ans);
 static void dns_res_destroy(void *arg);
+static void dns_res_key_make(void);
 static struct __res_state *dns_res_get(struct dns_cache *dc);
 static int dns_query(struct dns_cache *dc, const char *key,
 	    struct dns_answer *ans);
@@ -208,12 +226,12 @@ dns_cache_new(size_t max_entries, int timeout_ms)
 	    sizeof(*dc->dc_heap));
 	if (dc->dc_buckets == NULL || dc->dc_heap == NULL)
 		goto fail;
-	if (pthread_key_create(&dc->dc_key, dns_res_destroy) != 0)
+	if (pthread_once(&dns_res_once, dns_res_key_make) != 0 ||
+	    !dns_res_key_ok)
 		goto fail;
-	if (pthread_mutex_init(&dc->dc_lock, NULL) != 0) {
-		pthread_key_delete(dc->dc_key);
+	if (pthread_mutex_init(&dc->dc_lock, NULL) != 0)
 		goto fail;
-	}
+	dc->dc_gen = atomic_fetch_add(&dns_gens, 1) + 1;
 	return (dc);
 fail:
 	free(dc->dc_buckets);
@@ -227,18 +245,17 @@ fail:
 void
 dns_cache_free(struct dns_cache *dc)
 {
-	struct __res_state *rs;
+	struct dns_tres *tr;
 	size_t	i;
 
 	if (dc == NULL)
 		return;
 	for (i = 0; i < dc->dc_count; i++)
 		dns_entry_free(dc->dc_heap[i]);
-	if ((rs = pthread_getspecific(dc->dc_key)) != NULL) {
-		(void)pthread_setspecific(dc->dc_key, NULL);
-		dns_res_destroy(rs);
+	if ((tr = pthread_getspecific(dns_res_key)) != NULL) {
+		(void)pthread_setspecific(dns_res_key, NULL);
+		dns_res_destroy(tr);
 	}
-	(void)pthread_key_delete(dc->dc_key);
 	(void)pthread_mutex_destroy(&dc->dc_lock);
 	free(dc->dc_buckets);
 	free(dc->dc_heap);
@@ -619,30 +636,52 @@ dns_cache_put(struct dns_cache *dc, const char *key, uint32_t hash,
 static void
 dns_res_destroy(void *arg)
 {
-	res_nclose(arg);
-	free(arg);
+	struct dns_tres *tr = arg;
+
+	res_nclose(&tr->tr_rs);
+	free(tr);
 }
 
-/* dns_res_get - this thread's resolver state, made at first use */
+/* dns_res_key_make - the key of every thread's resolver state (once) */
 
+static void
+dns_res_key_make(void)
+{
+	dns_res_key_ok = pthread_key_create(&dns_res_key,
+	    dns_res_destroy) == 0;
+}
+
+/*
+ * dns_res_get - this thread's resolver state, made at its first lookup
+ * with this cache (a new config has a new cache: /etc/resolv.conf is read
+ * again)
+ */
 static struct __res_state *
 dns_res_get(struct dns_cache *dc)
 {
+	struct dns_tres *tr;
 	struct __res_state *rs;
 	int	n, secs;
 
-	if ((rs = pthread_getspecific(dc->dc_key)) != NULL)
-		return (rs);
-	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+	if ((tr = pthread_getspecific(dns_res_key)) != NULL &&
+	    tr->tr_gen == dc->dc_gen)
+		return (&tr->tr_rs);
+	if (tr != NULL) {		/* made for an older config */
+		(void)pthread_setspecific(dns_res_key, NULL);
+		dns_res_destroy(tr);
+	}
+	if ((tr = calloc(1, sizeof(*tr))) == NULL)
 		return (NULL);
+	rs = &tr->tr_rs;
 	if (res_ninit(rs) != 0) {
-		free(rs);
+		free(tr);
 		return (NULL);
 	}
-	if (pthread_setspecific(dc->dc_key, rs) != 0) {
-		dns_res_destroy(rs);
+	if (pthread_setspecific(dns_res_key, tr) != 0) {
+		dns_res_destroy(tr);
 		return (NULL);
 	}
+	tr->tr_gen = dc->dc_gen;
 	n = rs->nscount > 0 ? rs->nscount : 1;
 	secs = dc->dc_timeout_ms / 1000 / n;
 	rs->retrans = secs > 1 ? secs : 1;
