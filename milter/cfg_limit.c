@@ -138,20 +138,12 @@ cfg_unique_limits(struct cfg_loader *ld, struct config_setting_t *s,
 	return (0);
 }
 
-/* cfg_at_rcpt - may this limit refuse at RCPT (see rl_stage_of) */
+/* cfg_at_rcpt - may this limit refuse at RCPT */
 
 static int
 cfg_at_rcpt(const struct cfg_limit *l)
 {
-	size_t	i;
-
-	if (!l->cl_enabled)
-		return (0);
-	for (i = 0; i < l->cl_nparts; i++)
-		if (l->cl_parts[i] == RL_PART_FROM_DOMAIN ||
-		    l->cl_parts[i] == RL_PART_EGRESS)
-			return (0);
-	return (1);
+	return (l->cl_enabled && !rl_at_eoh_only(l));
 }
 
 /* cfg_resolve_limits - unique names, owners, disabled ones name a global */

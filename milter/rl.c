@@ -10,6 +10,7 @@
  *		    struct cfg_rate *rates, size_t *nrates, char *err,
  *		    size_t errlen);
  *	const char *rl_part_name(int part);
+ *	int	rl_at_eoh_only(const struct cfg_limit *l);
  *
  *	struct rl_backend *rl_backend_open(const struct cfg *cf, char *err,
  *		    size_t errlen);
@@ -100,6 +101,22 @@ const char *
 rl_part_name(int part)
 {
 	return (part >= 0 && part < RL_NPARTS ? rl_part_names[part] : "?");
+}
+
+/*
+ * rl_at_eoh_only - a limit counted per a part known only at end of
+ * headers (from_domain, egress): it never refuses a recipient at RCPT
+ */
+int
+rl_at_eoh_only(const struct cfg_limit *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->cl_nparts; i++)
+		if (l->cl_parts[i] == RL_PART_FROM_DOMAIN ||
+		    l->cl_parts[i] == RL_PART_EGRESS)
+			return (1);
+	return (0);
 }
 
 /* rl_parse_per - "tenant+rcpt_domain" into parts */

@@ -44,6 +44,7 @@ int	rl_parse_per(const char *text, unsigned char *parts, size_t *nparts,
 int	rl_parse_rates(const char *text, long burst, struct cfg_rate *rates,
 	    size_t *nrates, char *err, size_t errlen);
 const char *rl_part_name(int part);
+int	rl_at_eoh_only(const struct cfg_limit *l);
 
 struct rl_backend *rl_backend_open(const struct cfg *cf, char *err,
 	    size_t errlen);

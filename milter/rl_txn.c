@@ -121,8 +121,7 @@ rl_has_part(const struct cfg_limit *l, int part)
 static enum rl_stage
 rl_stage_of(const struct txn *tx, const struct cfg_limit *l)
 {
-	if (!tx->t_rl_early || rl_has_part(l, RL_PART_FROM_DOMAIN) ||
-	    rl_has_part(l, RL_PART_EGRESS))
+	if (!tx->t_rl_early || rl_at_eoh_only(l))
 		return (RL_AT_EOH);
 	return (RL_AT_RCPT);
 }
