@@ -207,17 +207,39 @@ mlfi_connect(struct mp_ctx *ctx, const char *host, const struct sockaddr *sa)
 }
 
 /*
+ * mlfi_session_refusal - what refuses any MAIL of this session now
+ * (shutting down, or milter.max_messages_per_connection reached): the
+ * text of the 451 with its enhanced code in *xcode, or NULL
+ */
+static const char *
+mlfi_session_refusal(const struct conn *c, const char **xcode)
+{
+	if (atomic_load(&mlfi_draining)) {
+		*xcode = "4.3.2";
+		return ("shutting down, try again later");
+	}
+	if (c->c_cfg->cf_max_msgs_conn > 0 &&
+	    c->c_msgs >= (unsigned long)c->c_cfg->cf_max_msgs_conn) {
+		log_info("NOQUEUE: %lu messages in one SMTP session (limit "
+		    "milter.max_messages_per_connection): 451", c->c_msgs);
+		*xcode = "4.7.0";
+		return ("too many messages in this session, reconnect and try "
+		    "again");
+	}
+	return (NULL);
+}
+
+/*
  * mlfi_envfrom_deferred - MAIL without a reply (milter.defer_refusals):
  * whatever MAIL would have answered becomes the message's verdict at its
  * end; without a txn (no memory), end of message fails it temporarily
  */
 static enum mp_stat
-mlfi_envfrom_deferred(struct mp_ctx *ctx, struct conn *c, char **argv)
+mlfi_envfrom_deferred(struct mp_ctx *ctx, struct conn *c, char **argv,
+    const char *why, const char *xcode)
 {
 	struct txn *tx;
 	enum verdict v;
-	int	toomany = c->c_cfg->cf_max_msgs_conn > 0 &&
-	    c->c_msgs >= (unsigned long)c->c_cfg->cf_max_msgs_conn;
 
 	if ((tx = txn_new(c)) == NULL) {
 		log_warnx("NOQUEUE: out of memory at MAIL: the message will "
@@ -225,19 +247,8 @@ mlfi_envfrom_deferred(struct mp_ctx *ctx, struct conn *c, char **argv)
 		return (MP_NOREPLY);
 	}
 	mlfi_queue_id(ctx, tx);
-	if (atomic_load(&mlfi_draining))
-		v = txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.3.2", "shutting down, "
-		    "try again later");
-	else if (toomany) {
-		log_info("NOQUEUE: %lu messages in one SMTP session (limit "
-		    "milter.max_messages_per_connection): 451",
-		    c->c_msgs - 1);
-		v = txn_refuse(tx, CFG_ACT_TEMPFAIL, "4.7.0", "too many "
-		    "messages in this session, reconnect and try again");
-	}
-	else
-		v = policy_envfrom(tx, argv[0], mp_getsymval(ctx,
-		    "{auth_authen}"));
+	v = why != NULL ? txn_refuse(tx, CFG_ACT_TEMPFAIL, xcode, "%s", why) :
+	    policy_envfrom(tx, argv[0], mp_getsymval(ctx, "{auth_authen}"));
 	if (v != VERDICT_CONTINUE)
 		tx->t_pending = (int)v;
 	return (MP_NOREPLY);
@@ -250,24 +261,16 @@ mlfi_envfrom(struct mp_ctx *ctx, char **argv)
 {
 	struct conn *c = mp_getpriv(ctx);
 	struct txn *tx;
+	const char *why, *xcode = NULL;
 
 	if (c == NULL)
 		return (mlfi_broken(ctx, "envfrom"));
 	txn_free(c->c_txn);
+	why = mlfi_session_refusal(c, &xcode);
 	if (c->c_noreply_mail)
-		return (mlfi_envfrom_deferred(ctx, c, argv));
-	if (atomic_load(&mlfi_draining)) {
-		if (mp_setreply(ctx, "451", "4.3.2", "shutting down, try "
-		    "again later") != 0)
-			log_warnx("NOQUEUE: mp_setreply failed");
-		return (MP_TEMPFAIL);
-	}
-	if (c->c_cfg->cf_max_msgs_conn > 0 &&
-	    c->c_msgs >= (unsigned long)c->c_cfg->cf_max_msgs_conn) {
-		log_info("NOQUEUE: %lu messages in one SMTP session (limit "
-		    "milter.max_messages_per_connection): 451", c->c_msgs);
-		if (mp_setreply(ctx, "451", "4.7.0", "too many messages in "
-		    "this session, reconnect and try again") != 0)
+		return (mlfi_envfrom_deferred(ctx, c, argv, why, xcode));
+	if (why != NULL) {
+		if (mp_setreply(ctx, "451", xcode, why) != 0)
 			log_warnx("NOQUEUE: mp_setreply failed");
 		return (MP_TEMPFAIL);
 	}
