@@ -6,22 +6,7 @@ set -u
 src=${top_srcdir:-$(dirname "$0")/../..}
 bin=${top_builddir:-.}/egress-milter
 . "$src/tests/tap.sh"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-dir=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-chmod 755 "$dir"
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
-
-openssl genpkey -algorithm ed25519 -out "$dir/ed.key" 2>/dev/null
-chmod 600 "$dir/ed.key"
-[ "$(id -u)" = 0 ] && chown "$user" "$dir/ed.key"
+. "$src/tests/cli/mclient_lib.sh"
 cat >"$dir/c.conf" <<CONF
 milter: { socket = "unix:$dir/m.sock"; user = "$user";
           max_connections = 2; max_messages_per_connection = 2; };
@@ -99,14 +84,7 @@ e.send(b"Z")
 check(e.read() is None, "an unknown command: the connection is closed")
 e.close()
 PY
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "${line#ok }" ;;
-	"not ok "*) not_ok "${line#not ok }" ;;
-	*) diag "$line" ;;
-	esac
-done <"$dir/out"
-grep -q 'ok ' "$dir/out" || not_ok "the protocol client ran"
+mclient_relay "$dir/out"
 
 logged() {
 	if grep -qF -- "$2" "$dir/log"; then ok "$1"

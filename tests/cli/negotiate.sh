@@ -10,25 +10,7 @@ set -u
 src=${top_srcdir:-$(dirname "$0")/../..}
 bin=${top_builddir:-.}/egress-milter
 . "$src/tests/tap.sh"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-chmod 755 "$dir"
-user=nobody
-[ "$(id -u)" = 0 ] || user=$(id -un)
-
-openssl genpkey -algorithm ed25519 -out "$dir/ed.key" 2>/dev/null
-chmod 600 "$dir/ed.key"
-[ "$(id -u)" = 0 ] && chown "$user" "$dir/ed.key"
+. "$src/tests/cli/mclient_lib.sh"
 # conf NAME LIMITS: a config whose socket is $dir/NAME.sock
 conf() {
 	cat >"$dir/$1.conf" <<CONF
@@ -173,12 +155,5 @@ check(len(got) == 1 and got[0] and got[0][0] == b"y" and
       "(%r)" % (got,))
 c.close()
 PY
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "${line#ok }" ;;
-	"not ok "*) not_ok "${line#not ok }" ;;
-	*) diag "$line" ;;
-	esac
-done <"$dir/out"
-grep -q 'ok ' "$dir/out" || not_ok "the protocol client ran"
+mclient_relay "$dir/out"
 tap_done
