@@ -472,7 +472,6 @@ static void
 mserv_spawn(int fd, pthread_attr_t *attr)
 {
 	struct mserv_conn *sc;
-	struct timeval tv = { MSERV_TIMEOUT, 0 };
 	pthread_t th;
 	int	on = 1, max = mserv_max ? mserv_max() : 0;
 
@@ -490,7 +489,6 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 	}
 	if (mserv_tcp)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	sc->sc_fd = fd;
 	if ((sc->sc_next = mserv_conns) != NULL)
 		mserv_conns->sc_prevp = &sc->sc_next;
