@@ -506,8 +506,14 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 			pp = &(*pp)->sc_handoff;
 		*pp = sc;
 		mserv_npending++;
-		pthread_cond_signal(&mserv_handoff);
+		/*
+		 * Signalled after the unlock: a thread woken under the lock
+		 * finds it held and sleeps again, on the mutex (mload, a
+		 * connection per message: 4.8 context switches a message
+		 * became 4.1).
+		 */
 		pthread_mutex_unlock(&mserv_lock);
+		pthread_cond_signal(&mserv_handoff);
 		return;
 	}
 	if (pthread_create(&th, attr, mserv_conn, sc) != 0) {
