@@ -10,7 +10,8 @@
 # BENCH_MSGS (default 4000) messages of 4 KiB over BENCH_SESSIONS (8)
 # parallel SMTP sessions; the time is from the first connection to the last
 # "status=sent" in Postfix's log. Each configuration runs BENCH_ROUNDS (3)
-# times, interleaved (none, OpenDKIM, ours, none, ...); the table gives
+# times, interleaved (none, OpenDKIM, ours; then ours, OpenDKIM, none;
+# ...); the table gives
 # the median round (rounds differ by up to 30% on this shared machine)
 # and the best. OpenDKIM signs with the same RSA key (one signature, its common use).
 # Prints one line per configuration, the ratio to Postfix alone, and the
@@ -30,7 +31,9 @@
 # say) as configuration "egress-other", interleaved with the rest: the
 # way to tell a regression from this machine's drift; BENCH_EM_OTHER_MILTER
 # adds settings to its milter { } group (BENCH_EM_OTHER may then name the
-# same binary).
+# same binary). BENCH_MODES picks configurations ("postfix-alone
+# egress-milter", say; also "egress-ed": egress-milter signing with the
+# Ed25519 key alone); BENCH_LAT_MSGS=0 skips the latency rows.
 set -u
 export EGRESS_E2E=1
 BUILDDIR=$(cd "${1:-${top_builddir:-.}}" && pwd)
@@ -47,7 +50,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 EM=$BUILDDIR/egress-milter
 EM_OTHER=${BENCH_EM_OTHER:-}
-MODES="postfix-alone opendkim egress-milter${EM_OTHER:+ egress-other}"
+MODES=${BENCH_MODES:-"postfix-alone opendkim egress-milter egress-ed${EM_OTHER:+ egress-other}"}
 SRC=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 LAT_TOOL=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/smtp-latency
 SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
@@ -64,6 +67,10 @@ domains = ( { name = "acme.example";
 EOF
 sed "s|socket_group = \"postfix\";|& ${BENCH_EM_OTHER_MILTER:-}|" \
     "$RIG_DIR/em.conf" >"$RIG_DIR/em-other.conf"
+# egress-ed: the same milter with the Ed25519 key alone (what the
+# plumbing costs without the RSA signature)
+grep -v 'selector = "rsa"' "$RIG_DIR/em.conf" |
+    sed 's|{ selector = "ed"|keys = ( &|' >"$RIG_DIR/em-ed.conf"
 # the same over TCP, for the latency rows
 sed "s|unix:$RIG_DIR/em.sock|inet:$LAT_PORT@127.0.0.1|" "$RIG_DIR/em.conf" \
     >"$RIG_DIR/em-tcp.conf"
@@ -103,17 +110,23 @@ cpu_ticks() {	# PID: utime + stime in clock ticks
 	[ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+sys_ticks() {	# all CPUs: busy clock ticks (not idle, iowait or steal)
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
+
 sent_count() {
 	grep -c 'status=sent' "$RIG_POSTFIX_DIR/maillog" 2>/dev/null || echo 0
 }
 
 # run MODE: one round; prints "MODE SECONDS CPU_MS_PER_MSG"
 run() {
-	local mode=$1 addr= pid= t0 t1 c0 c1 n
+	local mode=$1 addr= pid= t0 t1 c0 c1 s0 s1 n
 	case $mode in
-	egress-milter|egress-other)
+	egress-milter|egress-other|egress-ed)
 		if [ "$mode" = egress-other ]; then
 			rig_spawn em "$EM_OTHER" -f -c "$RIG_DIR/em-other.conf"
+		elif [ "$mode" = egress-ed ]; then
+			rig_spawn em "$EM" -f -c "$RIG_DIR/em-ed.conf"
 		else
 			rig_spawn em "$EM" -f -c "$RIG_DIR/em.conf"
 		fi || return 1
@@ -129,6 +142,7 @@ run() {
 	esac
 	rig_postfix_start "$addr" >/dev/null || return 1
 	c0=$(cpu_ticks "$pid")
+	s0=$(sys_ticks)
 	t0=$(date +%s.%N)
 	"$SRC" -s "$SESSIONS" -m "$MSGS" -F "$RIG_DIR/msg.txt" \
 	    -f bench@acme.example -t rcpt@dest.example 127.0.0.1:10025 ||
@@ -140,14 +154,16 @@ run() {
 	done
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$pid")
+	s1=$(sys_ticks)
 	awk -v m="$mode" -v a="$t0" -v b="$t1" -v c="$((c1 - c0))" \
+	    -v sc="$((s1 - s0))" \
 	    -v n="$MSGS" -v hz="$(getconf CLK_TCK)" -v s="$(sent_count)" \
-	    'BEGIN { printf "%s %.2f %.3f %d\n", m, b - a,
-	        (c * 1000 / hz) / n, s }'
+	    'BEGIN { printf "%s %.2f %.3f %d %.3f\n", m, b - a,
+	        (c * 1000 / hz) / n, s, (sc * 1000 / hz) / n }'
 	rig_postfix_stop >/dev/null 2>&1
 	rm -rf "$RIG_POSTFIX_DIR"
 	case $mode in
-	egress-milter|egress-other) rig_spawn_stop em ;;
+	egress-milter|egress-other|egress-ed) rig_spawn_stop em ;;
 	opendkim) rig_spawn_stop od ;;
 	esac
 	return 0
@@ -158,13 +174,20 @@ RIG_SINK_PID=$!
 _rig_wait_for 10 _rig_smtp_banner 127.0.0.1 10026 || exit 1
 
 : >"$RIG_DIR/results"
+# Every other round in reverse order: this machine drifts within a round
+# too, and the configuration run second in each round came out slower
+# whichever it was.
+REVERSED=$(echo $MODES | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 for r in $(seq 1 "$ROUNDS"); do
-	for mode in $MODES; do
+	order=$MODES
+	[ $((r % 2)) = 0 ] && order=$REVERSED
+	for mode in $order; do
 		run "$mode" | tee -a "$RIG_DIR/results" | sed 's/^/# /'
 	done
 done
 awk -v msgs="$MSGS" -v sessions="$SESSIONS" -v modes="$MODES" '
-	NF == 4 { k = ++n[$1]; t[$1, k] = $2; c[$1, k] = $3; sent[$1] = $4 }
+	NF == 5 { k = ++n[$1]; t[$1, k] = $2; c[$1, k] = $3; sent[$1] = $4
+		a[$1, k] = $5; at[$1] += $5 }
 	function med(m,    i, j, x, y, h) {	# median time; its round in mi
 		for (i = 1; i <= n[m]; i++) { x[i] = t[m, i]; y[i] = i }
 		for (i = 2; i <= n[m]; i++)
@@ -175,18 +198,28 @@ awk -v msgs="$MSGS" -v sessions="$SESSIONS" -v modes="$MODES" '
 		best[m] = x[1]
 		return x[int((n[m] + 1) / 2)]
 	}
+	function paired(m,    i, j, x, h, k) {	# median of round-by-round ratios
+		for (i = 1; i <= n[m] && i <= n[ref]; i++)
+			x[i] = t[ref, i] / t[m, i]
+		k = i - 1
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && x[j] < x[j - 1]; j--) {
+				h = x[j]; x[j] = x[j - 1]; x[j - 1] = h }
+		return k ? x[int((k + 1) / 2)] : 0
+	}
 	END {
-		printf "%-14s %8s %9s %8s %9s %12s %6s\n", "postfix+", "msgs/s", "vs alone", "best/s", "vs alone", "milter cpu", "sent"
-		base = msgs / med("postfix-alone")
-		bbase = msgs / best["postfix-alone"]
+		printf "%-14s %8s %9s %8s %9s %7s %12s %10s %6s\n", "postfix+", "msgs/s", "vs alone", "best/s", "vs alone", "paired", "milter cpu", "all cpu", "sent"
 		k = split(modes, order, " ")
+		ref = ("postfix-alone" in n) ? "postfix-alone" : order[1]
+		base = msgs / med(ref)
+		bbase = msgs / best[ref]
 		for (i = 1; i <= k; i++) {
 			m = order[i]
 			if (!(m in n)) continue
 			rate = msgs / med(m)
-			printf "%-14s %8.0f %8.0f%% %8.0f %8.0f%% %9.3f ms %6d\n", m, rate, 100 * rate / base, msgs / best[m], 100 * msgs / best[m] / bbase, c[m, mi], sent[m]
+			printf "%-14s %8.0f %8.0f%% %8.0f %8.0f%% %6.0f%% %9.3f ms %7.3f ms %6d\n", m, rate, 100 * rate / base, msgs / best[m], 100 * msgs / best[m] / bbase, 100 * paired(m), c[m, mi], at[m] / n[m], sent[m]
 		}
-		printf "(%d messages of 4 KiB, %d SMTP sessions, %d rounds: median and best round; ours signs RSA-2048 + Ed25519, OpenDKIM RSA-2048)\n", msgs, sessions, n["postfix-alone"]
+		printf "(%d messages of 4 KiB, %d SMTP sessions, %d rounds: median and best round, \"vs\" %s, paired: median of its ratio to %s round by round; ours signs RSA-2048 + Ed25519, OpenDKIM RSA-2048;\n milter cpu: the milter'"'"'s CPU per message in the median round; all cpu: the CPU per message of every process on the machine, mean of the rounds)\n", msgs, sessions, n[ref], ref, ref
 	}' "$RIG_DIR/results" | tee "$RIG_DIR/table"
 # latency MODE: one configuration over TCP; prints "MODE smtp-latency-line"
 latency() {
@@ -222,7 +255,7 @@ latency() {
 	return 0
 }
 
-{
+[ "$LAT_MSGS" -gt 0 ] && {
 	echo
 	echo "over TCP, one transaction at a time ($LAT_MSGS messages, one" \
 	    "SMTP session; ms from MAIL FROM to the reply to the dot;" \
