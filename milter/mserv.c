@@ -33,7 +33,8 @@
  *	by a connection that does not have the CPU. When its connection
  *	ends, a thread waits up to MSERV_IDLE seconds to be given the next
  *	one (at most MSERV_IDLE_MAX threads wait); a new thread is started
- *	only when none waits. Past max_conns() open connections (asked at
+ *	only when none waits. When a thread ends, malloc's free memory is
+ *	given back to the system (malloc_trim(), at most once a second). Past max_conns() open connections (asked at
  *	each accept) a new one is closed at once and the MTA applies its
  *	milter_default_action; the event is logged at most once a minute.
  *
@@ -49,6 +50,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,6 +82,7 @@
 #define MSERV_TIMEOUT	7210		/* seconds an MTA may stay silent */
 #define MSERV_IDLE	60		/* seconds a thread waits for another */
 #define MSERV_IDLE_MAX	64		/* threads that may wait at once */
+#define MSERV_TRIM	1		/* seconds between two malloc_trim() */
 /*
  * A connection thread's stack: address space, not memory (only the pages
  * touched count). Libraries below us (libspf2's include chains, glibc's
@@ -409,6 +414,31 @@ mserv_next(void)
 }
 
 /*
+ * mserv_trim - a connection thread ends, so a burst of connections is
+ * over: give the free memory of every malloc arena back to the system.
+ * glibc keeps it otherwise (an arena per thread that ran, up to 8 per
+ * core), and the daemon's RSS stays at the burst's peak. At most once
+ * every MSERV_TRIM seconds: past MSERV_IDLE_MAX waiting threads, one
+ * ends after each connection.
+ */
+static void
+mserv_trim(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	static time_t last;		/* (lock) */
+	time_t	now = time(NULL);
+	int	trim;
+
+	pthread_mutex_lock(&mserv_lock);
+	if ((trim = now - last >= MSERV_TRIM))
+		last = now;
+	pthread_mutex_unlock(&mserv_lock);
+	if (trim)
+		(void)malloc_trim(0);
+#endif
+}
+
+/*
  * mserv_conn - a connection thread: it serves one connection, then waits
  * a while to serve the next. An MTA opens a milter connection for each
  * SMTP session, and a new thread for each would make its stack, its
@@ -442,6 +472,7 @@ mserv_conn(void *arg)
 	}
 	/* Before mserv_stop() can see us gone and let main() exit. */
 	keys_thread_end();
+	mserv_trim();
 	pthread_mutex_lock(&mserv_lock);
 	mserv_nthreads--;
 	pthread_cond_broadcast(&mserv_gone);
