@@ -34,9 +34,10 @@
  *	ends, a thread waits up to MSERV_IDLE seconds to be given the next
  *	one (at most MSERV_IDLE_MAX threads wait); a new thread is started
  *	only when none waits. When a thread ends, malloc's free memory is
- *	given back to the system (malloc_trim(), at most once a second). Past max_conns() open connections (asked at
- *	each accept) a new one is closed at once and the MTA applies its
- *	milter_default_action; the event is logged at most once a minute.
+ *	given back to the system (malloc_trim(), at most once a second).
+ *	Past max_conns() open connections (asked at each accept) a new one
+ *	is closed at once and the MTA applies its milter_default_action;
+ *	the event is logged at most once a minute.
  *
  *	mserv_stop() stops accepting, removes a unix socket file, wakes the
  *	connection threads (shutdown(2)) and the waiting ones, and waits up
