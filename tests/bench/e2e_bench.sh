@@ -118,7 +118,8 @@ sent_count() {
 	grep -c 'status=sent' "$RIG_POSTFIX_DIR/maillog" 2>/dev/null || echo 0
 }
 
-# run MODE: one round; prints "MODE SECONDS CPU_MS_PER_MSG"
+# run MODE: one round; prints "MODE SECONDS MILTER_CPU_MS_PER_MSG SENT
+# ALL_CPU_MS_PER_MSG"
 run() {
 	local mode=$1 addr= pid= t0 t1 c0 c1 s0 s1 n
 	case $mode in
@@ -187,24 +188,25 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 awk -v msgs="$MSGS" -v sessions="$SESSIONS" -v modes="$MODES" '
 	NF == 5 { k = ++n[$1]; t[$1, k] = $2; c[$1, k] = $3; sent[$1] = $4
-		a[$1, k] = $5; at[$1] += $5 }
-	function med(m,    i, j, x, y, h) {	# median time; its round in mi
-		for (i = 1; i <= n[m]; i++) { x[i] = t[m, i]; y[i] = i }
-		for (i = 2; i <= n[m]; i++)
+		at[$1] += $5 }
+	function isort(x, y, k,    i, j, h) {	# x[1..k] ascending, y alongside
+		for (i = 2; i <= k; i++)
 			for (j = i; j > 1 && x[j] < x[j - 1]; j--) {
 				h = x[j]; x[j] = x[j - 1]; x[j - 1] = h
 				h = y[j]; y[j] = y[j - 1]; y[j - 1] = h }
+	}
+	function med(m,    i, x, y) {	# median time; its round in mi
+		for (i = 1; i <= n[m]; i++) { x[i] = t[m, i]; y[i] = i }
+		isort(x, y, n[m])
 		mi = y[int((n[m] + 1) / 2)]
 		best[m] = x[1]
 		return x[int((n[m] + 1) / 2)]
 	}
-	function paired(m,    i, j, x, h, k) {	# median of round-by-round ratios
+	function paired(m,    i, x, y, k) {	# median of round-by-round ratios
 		for (i = 1; i <= n[m] && i <= n[ref]; i++)
 			x[i] = t[ref, i] / t[m, i]
 		k = i - 1
-		for (i = 2; i <= k; i++)
-			for (j = i; j > 1 && x[j] < x[j - 1]; j--) {
-				h = x[j]; x[j] = x[j - 1]; x[j - 1] = h }
+		isort(x, y, k)
 		return k ? x[int((k + 1) / 2)] : 0
 	}
 	END {
