@@ -33,7 +33,11 @@
 # adds settings to its milter { } group (BENCH_EM_OTHER may then name the
 # same binary). BENCH_MODES picks configurations ("postfix-alone
 # egress-milter", say; also "egress-ed": egress-milter signing with the
-# Ed25519 key alone); BENCH_LAT_MSGS=0 skips the latency rows.
+# Ed25519 key alone; "null-milter": tests/bench/nullmilter, a milter on
+# our engine that negotiates as egress-milter does and inserts two
+# headers the size of its signatures but computes nothing, so what any
+# milter with this protocol pattern costs Postfix here);
+# BENCH_LAT_MSGS=0 skips the latency rows.
 set -u
 export EGRESS_E2E=1
 BUILDDIR=$(cd "${1:-${top_builddir:-.}}" && pwd)
@@ -50,7 +54,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 EM=$BUILDDIR/egress-milter
 EM_OTHER=${BENCH_EM_OTHER:-}
-MODES=${BENCH_MODES:-"postfix-alone opendkim egress-milter egress-ed${EM_OTHER:+ egress-other}"}
+MODES=${BENCH_MODES:-"postfix-alone opendkim egress-milter egress-ed null-milter${EM_OTHER:+ egress-other}"}
 SRC=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 LAT_TOOL=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/smtp-latency
 SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
@@ -123,8 +127,11 @@ sent_count() {
 run() {
 	local mode=$1 addr= pid= t0 t1 c0 c1 s0 s1 n
 	case $mode in
-	egress-milter|egress-other|egress-ed)
-		if [ "$mode" = egress-other ]; then
+	egress-milter|egress-other|egress-ed|null-milter)
+		if [ "$mode" = null-milter ]; then
+			rig_spawn em "$BUILDDIR/tests/bench/nullmilter" \
+			    -s "unix:$RIG_DIR/em.sock"
+		elif [ "$mode" = egress-other ]; then
 			rig_spawn em "$EM_OTHER" -f -c "$RIG_DIR/em-other.conf"
 		elif [ "$mode" = egress-ed ]; then
 			rig_spawn em "$EM" -f -c "$RIG_DIR/em-ed.conf"
@@ -164,7 +171,7 @@ run() {
 	rig_postfix_stop >/dev/null 2>&1
 	rm -rf "$RIG_POSTFIX_DIR"
 	case $mode in
-	egress-milter|egress-other|egress-ed) rig_spawn_stop em ;;
+	egress-milter|egress-other|egress-ed|null-milter) rig_spawn_stop em ;;
 	opendkim) rig_spawn_stop od ;;
 	esac
 	return 0
