@@ -23,8 +23,10 @@
 # signatures, nothing else) on the same keys, and the table divides the
 # milter's CPU per message by it.  Then egress-milter alone with
 # milter.defer_refusals = true (rows rsa/1rt, ed/1rt: one round trip a
-# message); then, for RSA and Ed25519 at 4 KiB, BENCH_PAIRS (default 5)
-# runs at 8 and at 32 connections back to back, each pair in turn, and
+# message); then tests/bench/nullmilter, a milter that does no work (row
+# null: what the plumbing alone costs); then, for RSA and Ed25519 at 4
+# KiB, BENCH_PAIRS (default 5) runs at 8 and at 32 connections back to
+# back, each pair in turn, and
 # the median of the c=32/c=8 throughput ratios (whether throughput falls
 # as concurrency rises, measured where the machine's drift cancels out);
 # then one TCP row per daemon (RSA, 4 KiB, one connection): its p99 shows
@@ -49,6 +51,8 @@ mload=$builddir/tests/bench/mload
 [ -x "$mload" ] || mload=$builddir/mload
 cfloor=$builddir/tests/bench/cfloor
 [ -x "$cfloor" ] || cfloor=$builddir/cfloor
+nullm=$builddir/tests/bench/nullmilter
+[ -x "$nullm" ] || nullm=$builddir/nullmilter
 from=bench@acme.example
 sizes="4k 64k"
 algs="rsa ed25519 dual"
@@ -146,8 +150,9 @@ EOF
 	esac
 }
 
-# nkeys ALG: signatures expected per message
-nkeys() { [ "$1" = dual ] && echo 2 || echo 1; }
+# nkeys ALG: signatures expected per message (nullmilter inserts two
+# headers of their size)
+nkeys() { case $1 in dual|null) echo 2 ;; *) echo 1 ;; esac; }
 
 # ---- daemons ---------------------------------------------------------------
 
@@ -391,6 +396,24 @@ for alg in rsa ed25519; do
 	done
 	stop "$empid"
 done
+
+# The plumbing alone: tests/bench/nullmilter, our engine with the same
+# negotiation and the same two header insertions but no work at all.
+# Its CPU per message is what a message costs any milter that answers
+# MAIL and end of message here (thread wakeups, reads, writes), against
+# which egress-milter's cpu minus the floor is to be read.
+if [ -x "$nullm" ]; then
+	emsock=unix:$dir/null.sock
+	start null "$emsock" "$nullm" -s "$emsock" || exit 1
+	empid=$started
+	for size in $sizes; do
+		for c in $concs; do
+			e=$(measure "$emsock" "$empid" "$size" "$c")
+			row "$size" null unix "$c" "$e" "" -
+		done
+	done
+	stop "$empid"
+fi
 
 # c=8 against c=32, in alternating pairs on one daemon: the ratio of each
 # pair, then their median
