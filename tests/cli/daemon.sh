@@ -29,6 +29,10 @@ domains = ( { name = "example.com";
 CONF_END
 }
 start() {
+	# Emptied here, not only by the redirection below: that runs in the
+	# background job, and the first grep could otherwise still read the
+	# log of the daemon started before and find its "started:".
+	: >"$dir/log"
 	"$bin" -f -c "$dir/c.conf" >"$dir/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 50); do
