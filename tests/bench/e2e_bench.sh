@@ -127,7 +127,7 @@ sent_count() {
 run() {
 	local mode=$1 addr= pid= t0 t1 c0 c1 s0 s1 n
 	case $mode in
-	egress-milter|egress-other|egress-ed|null-milter)
+	egress-*|null-milter)
 		if [ "$mode" = null-milter ]; then
 			rig_spawn em "$BUILDDIR/tests/bench/nullmilter" \
 			    -s "unix:$RIG_DIR/em.sock"
@@ -171,7 +171,7 @@ run() {
 	rig_postfix_stop >/dev/null 2>&1
 	rm -rf "$RIG_POSTFIX_DIR"
 	case $mode in
-	egress-milter|egress-other|egress-ed|null-milter) rig_spawn_stop em ;;
+	egress-*|null-milter) rig_spawn_stop em ;;
 	opendkim) rig_spawn_stop od ;;
 	esac
 	return 0

@@ -23,6 +23,7 @@
 # (SHA-NI, AVX-512), so OpenSSL takes other code paths under it; compare
 # builds with each other, not with cfloor.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 builddir=${1:?usage: icount.sh BUILDDIR [OTHER-EGRESS-MILTER...]}
 shift
@@ -38,11 +39,7 @@ for f in "$mload" "${bins[@]}"; do
 done
 command -v valgrind >/dev/null ||
     { echo "icount: valgrind is not installed" >&2; exit 1; }
-if [ "$(id -u)" = 0 ]; then
-	run_user=nobody		# egress-milter refuses to stay root
-else
-	run_user=$(id -un)
-fi
+bench_run_user
 
 dir=$(mktemp -d /tmp/icount.XXXXXX) || exit 1
 chmod 755 "$dir"		# the socket is reached after the drop
@@ -54,30 +51,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-(umask 077
- openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-     -out "$dir/rsa.pem" 2>/dev/null &&
- openssl genpkey -algorithm ED25519 -out "$dir/ed.pem" 2>/dev/null) ||
-	{ echo "icount: openssl genpkey failed" >&2; exit 1; }
-chown "$run_user" "$dir/rsa.pem" "$dir/ed.pem" 2>/dev/null
-
-# conf ALG: an egress-milter configuration on stdout
-conf() {
-	local rsa="{ selector = \"rsa\"; file = \"$dir/rsa.pem\"; }"
-	local ed="{ selector = \"ed\"; file = \"$dir/ed.pem\"; }"
-	local keys
-	case $1 in
-	rsa)	keys=$rsa ;;
-	ed25519) keys=$ed ;;
-	dual)	keys="$rsa, $ed" ;;
-	esac
-	cat <<EOF
-alignment: { enabled = false; };
-milter: { socket = "unix:$dir/em.sock"; user = "$run_user";
-	  shutdown_timeout = 2; max_messages_per_connection = 0; };
-domains = ( { name = "acme.example"; keys = ( $keys ); } );
-EOF
-}
+bench_keys "$dir" || { echo "icount: openssl genpkey failed" >&2; exit 1; }
 
 # total BIN ALG N: callgrind's instruction total for a run of N messages
 total() {
@@ -114,7 +88,7 @@ echo "icount: instructions per message under callgrind (${size}, a milter" \
     "difference)"
 printf '%-8s %-40s %12s\n' alg build "instr/msg"
 for alg in $algs; do
-	conf "$alg" >"$dir/$alg.conf"
+	bench_em_conf "$dir" "$alg" "unix:$dir/em.sock" >"$dir/$alg.conf"
 	for bin in "${bins[@]}"; do
 		a=$(total "$bin" "$alg" "$msgs") || exit 1
 		b=$(total "$bin" "$alg" $((3 * msgs))) || exit 1

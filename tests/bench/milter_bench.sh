@@ -39,6 +39,7 @@
 # key in one pass; each configuration is probed first and a daemon that
 # does not add one signature per key is reported, not measured.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 builddir=${1:?usage: milter_bench.sh BUILDDIR [OUTDIR]}
 outdir=${2:-}
@@ -70,11 +71,7 @@ if [ ! -x "$opendkim" ]; then
 	have_od=0
 	echo "milter_bench: $opendkim not installed: egress-milter only"
 fi
-if [ "$(id -u)" = 0 ]; then
-	run_user=nobody		# egress-milter refuses to stay root
-else
-	run_user=$(id -un)
-fi
+bench_run_user
 
 dir=$(mktemp -d /tmp/milter-bench.XXXXXX) || exit 1
 chmod 755 "$dir"		# the sockets are reached after the drop
@@ -95,31 +92,12 @@ trap 'exit 130' INT TERM
 
 # ---- keys and configurations -----------------------------------------------
 
-(umask 077
- openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-     -out "$dir/rsa.pem" 2>/dev/null &&
- openssl genpkey -algorithm ED25519 -out "$dir/ed.pem" 2>/dev/null) ||
+bench_keys "$dir" ||
 	{ echo "milter_bench: openssl genpkey failed" >&2; exit 1; }
-chmod 600 "$dir/rsa.pem" "$dir/ed.pem"
 
 # em_conf ALG SOCKET [MILTER-SETTINGS]: an egress-milter configuration on
 # stdout
-em_conf() {
-	local rsa="{ selector = \"rsa\"; file = \"$dir/rsa.pem\"; }"
-	local ed="{ selector = \"ed\"; file = \"$dir/ed.pem\"; }"
-	local keys
-	case $1 in
-	rsa)	keys=$rsa ;;
-	ed25519) keys=$ed ;;
-	dual)	keys="$rsa, $ed" ;;
-	esac
-	cat <<EOF
-alignment: { enabled = false; };
-milter: { socket = "$2"; user = "$run_user"; shutdown_timeout = 2;
-	  max_messages_per_connection = 0; ${3:-} };
-domains = ( { name = "acme.example"; keys = ( $keys ); } );
-EOF
-}
+em_conf() { bench_em_conf "$dir" "$@"; }
 
 # od_conf ALG SOCKET: an OpenDKIM configuration on stdout
 od_conf() {
