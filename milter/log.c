@@ -34,8 +34,10 @@
  *	it so every per-message line starts with the queue id.
  *
  *	log_escape() copies untrusted text for logging: control characters,
- *	backslash and 8-bit octets become \ooo, and the result is cut to
- *	LOG_ESCAPE_MAX characters with "..." appended.
+ *	backslash, the double quote and 8-bit octets become \ooo (so a
+ *	quoted field such as reason="..." cannot be closed from inside),
+ *	and the result is cut to LOG_ESCAPE_MAX input octets with "..."
+ *	appended. The result always fits dstsize, NUL included.
  * OWNERSHIP
  *	Nothing is allocated. log_escape() writes into the caller's buffer
  *	and returns it.
@@ -232,7 +234,7 @@ log_escape(char *dst, size_t dstsize, const char *src, size_t srclen)
 
 		if (o + 5 >= dstsize)
 			break;
-		if (ch < 0x20 || ch >= 0x7f || ch == '\\') {
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"') {
 			snprintf(dst + o, dstsize - o, "\\%03o", ch);
 			o += 4;
 		} else
