@@ -1,7 +1,10 @@
--- control_header: client copies of X-Egress-Route are removed
+-- control_header: client copies of X-Egress-Route and X-Egress-DMARC are
+-- removed
 --
--- The client sends X-Egress-Route twice (in different spellings); end of
--- message deletes both (indexes 1 and 2) and still signs.
+-- The client sends X-Egress-Route twice (in different spellings) and a
+-- forged X-Egress-DMARC verdict; end of message deletes all three
+-- (X-Egress-Route indexes 1 and 2, X-Egress-DMARC index 1) and still
+-- signs.
 dofile(MT_DIR .. "/_lib.lua")
 
 local conn = open("192.0.2.80")
@@ -12,6 +15,7 @@ header(conn, "X-Egress-Route", "pool=premium")
 header(conn, "From", "alice@acme.example")
 header(conn, "To", "<rcpt@dest.example>")
 header(conn, "x-egress-route", "pool=other")
+header(conn, "X-EGRESS-DMARC", "pass (forged by the client)")
 header(conn, "Subject", "control header")
 eoh(conn)
 body(conn, "body\r\n")
@@ -24,6 +28,10 @@ check(mt.eom_check(conn, MT_HDRDELETE, "X-Egress-Route", 2),
     "the second X-Egress-Route (index 2) was not deleted")
 check(not mt.eom_check(conn, MT_HDRDELETE, "X-Egress-Route", 3),
     "a third X-Egress-Route (index 3) was deleted")
+check(mt.eom_check(conn, MT_HDRDELETE, "X-Egress-DMARC", 1),
+    "the forged X-Egress-DMARC (index 1) was not deleted")
+check(not mt.eom_check(conn, MT_HDRDELETE, "X-Egress-DMARC", 2),
+    "an X-Egress-DMARC at index 2 was deleted")
 check(not mt.eom_check(conn, MT_HDRDELETE, "From"),
     "From was deleted")
 expect_signed(conn, "acme.example", ACME_SIGS)
