@@ -144,6 +144,21 @@ keys_mode() {
 	[ "$m" = "750 root:egress-milter" ]
 }
 check "/etc/egress-milter/keys is 0750 root:egress-milter" keys_mode
+conf_mode() {
+	local m
+	m=$(stat -c '%a %U:%G' "$conf") || return 1
+	echo "$m"
+	[ "$m" = "640 root:egress-milter" ]
+}
+check "$conf is 0640 root:egress-milter (it may hold a password)" conf_mode
+check "user egress-milter can read $conf (reload after dropping root)" \
+    setpriv --reuid=egress-milter --regid=egress-milter --init-groups \
+    test -r "$conf"
+unreadable() {
+	! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    test -r "$conf"
+}
+check "user nobody cannot read $conf" unreadable
 is_conffile() {
 	dpkg-query -W -f='${Conffiles}\n' egress-milter |
 	    grep -q "^ $conf [0-9a-f]\{32\}\$"
