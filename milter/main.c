@@ -24,6 +24,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -115,6 +117,23 @@ main_check_report(const struct cfg *cf)
 	printf("%s: ok: %zu tenant(s), %zu domain(s), %zu key(s)%s\n",
 	    cf->cf_path, cf->cf_tenants.n, ndom, nkeys,
 	    cf->cf_provider.cd_name ? ", provider signature" : "");
+}
+
+/*
+ * main_secret_exposed - warn when a config holding the Redis password is
+ * readable by every local user (the packages install it 0640)
+ */
+static void
+main_secret_exposed(const struct cfg *cf)
+{
+	struct stat st;
+
+	if (cf->cf_redis_password == NULL || cf->cf_redis_password[0] == '\0' ||
+	    stat(cf->cf_path, &st) == -1 || (st.st_mode & S_IROTH) == 0)
+		return;
+	log_warnx("%s has mode %04o and holds ratelimit.redis.password: every "
+	    "local user can read it; make it 0640, group of milter.user",
+	    cf->cf_path, (unsigned)(st.st_mode & 07777));
 }
 
 /* main_on_signal - async-signal-safe: hand the number to the main loop */
@@ -215,6 +234,7 @@ main_reload(const char *path)
 		    err);
 		return;
 	}
+	main_secret_exposed(cf);
 	old = cfg_acquire();
 	if (old != NULL && (strcmp(old->cf_socket, cf->cf_socket) != 0 ||
 	    strcmp(old->cf_user, cf->cf_user) != 0 ||
@@ -285,6 +305,7 @@ main(int argc, char **argv)
 	log_init("egress-milter", foreground, debug);
 	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL)
 		log_fatalx("%s", err);
+	main_secret_exposed(cf);
 	if (check) {
 		main_check_report(cf);
 		cfg_free(cf);

@@ -53,6 +53,21 @@ chown nobody "$dir/rsa.key" 2>/dev/null && {
 	expect "key owned by another user refused" 1 "is owned by uid"
 	chown root "$dir/rsa.key"
 }
+{ good; echo 'ratelimit: { redis: { password = "s3cret"; }; };'; } \
+    > "$dir/c.conf"
+chmod 644 "$dir/c.conf"
+expect "Redis password in a world-readable config: warned, mode named" 0 \
+    "c.conf has mode 0644 and holds ratelimit.redis.password: every local user can read it"
+chmod 640 "$dir/c.conf"
+no_secret_warning() {
+	local out
+	out=$("$bin" -n -c "$dir/c.conf" 2>&1) || return 1
+	! printf '%s\n' "$out" | grep -q "redis.password"
+}
+check "the same config at 0640: no warning" no_secret_warning
+chmod 644 "$dir/c.conf"
+good > "$dir/c.conf"
+check "no Redis password at 0644: no warning" no_secret_warning
 expect2() { "$bin" -n -c "$dir/missing.conf" >/dev/null 2>&1; }
 if expect2; then not_ok "missing file: non-zero exit"; else ok "missing file: non-zero exit"; fi
 out=$("$bin" -V)
