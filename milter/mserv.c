@@ -22,26 +22,29 @@
  *	user (mode o+rw) or beyond loopback is logged as a warning: whoever
  *	talks to it can claim any login.
  *
- *	mserv_start() starts the accepting thread, which has SIGTERM, SIGHUP
- *	and SIGINT blocked, as have the connection threads it starts (the
- *	main thread takes the signals). Each MTA connection is served by a
- *	thread of its own, from the first command to the last: it reads
- *	whatever has arrived (usually several commands at once), lets
- *	mp_input() decode and answer all of them, and writes every queued
- *	reply in one write() before it waits again. So a message costs a
- *	read and a write per round trip of the MTA, and no thread is held
- *	by a connection that does not have the CPU. When its connection
- *	ends, a thread waits up to MSERV_IDLE seconds to be given the next
- *	one (at most MSERV_IDLE_MAX threads wait); a new thread is started
- *	only when none waits. When a thread ends, malloc's free memory is
- *	given back to the system (malloc_trim(), at most once a second).
+ *	mserv_start() starts the first connection thread, with SIGTERM,
+ *	SIGHUP and SIGINT blocked, as have the threads it starts (the main
+ *	thread takes the signals). Connection threads wait in accept()
+ *	themselves, so a new connection wakes one thread, which serves it;
+ *	one that accepts starts another when none is left waiting. Each MTA
+ *	connection is served by one thread from the first command to the
+ *	last: it reads whatever has arrived (usually several commands at
+ *	once), lets mp_input() decode and answer all of them, and writes
+ *	every queued reply in one write() before it waits again. So a
+ *	message costs a read and a write per round trip of the MTA, and no
+ *	thread is held by a connection that does not have the CPU. When its
+ *	connection ends, a thread waits in accept() again, up to MSERV_IDLE
+ *	seconds (at most MSERV_IDLE_MAX threads wait; the last one waits
+ *	on). When a thread ends, malloc's free memory is given back to the
+ *	system (malloc_trim(), at most once a second).
  *	Past max_conns() open connections (asked at each accept) a new one
  *	is closed at once and the MTA applies its milter_default_action;
  *	the event is logged at most once a minute.
  *
- *	mserv_stop() stops accepting, removes a unix socket file, wakes the
- *	connection threads (shutdown(2)) and the waiting ones, and waits up
- *	to wait_seconds for them all to end.
+ *	mserv_stop() stops accepting (shutdown(2) of the listening socket,
+ *	which also wakes the threads in accept()), removes a unix socket
+ *	file, shuts the open connections down, and waits up to wait_seconds
+ *	for every thread to end.
  * DIAGNOSTICS
  *	mserv_open() returns -1 with a message in err.
  * SEE ALSO
@@ -65,6 +68,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,14 +104,12 @@ struct mserv_conn {
 	int	sc_fd;
 	struct mserv_conn *sc_next;
 	struct mserv_conn **sc_prevp;
-	struct mserv_conn *sc_handoff;	/* next waiting for a thread */
 };
 
 static int mserv_fd = -1;
 static int mserv_tcp;
 static char mserv_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static int mserv_wake[2] = { -1, -1 };
-static pthread_t mserv_thread;
+static pthread_attr_t mserv_attr;	/* detached, MSERV_STACK */
 static const struct mp_filter *mserv_filter;
 static int (*mserv_max)(void);
 
@@ -115,10 +117,7 @@ static pthread_mutex_t mserv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mserv_gone = PTHREAD_COND_INITIALIZER;
 static struct mserv_conn *mserv_conns;
 static unsigned long mserv_nconns;
-static pthread_cond_t mserv_handoff = PTHREAD_COND_INITIALIZER;
-static struct mserv_conn *mserv_pending;	/* (lock) for an idle thread */
-static unsigned long mserv_npending;	/* (lock) how many */
-static unsigned long mserv_nidle;	/* (lock) threads waiting for one */
+static unsigned long mserv_nidle;	/* (lock) threads in accept() */
 static unsigned long mserv_nthreads;	/* (lock) connection threads */
 static int mserv_stopping;		/* (lock) */
 
@@ -386,35 +385,6 @@ mserv_session(int fd, struct mp_ctx *ctx)
 }
 
 /*
- * mserv_next - (lock held) after a connection: wait up to MSERV_IDLE
- * seconds for another one handed over by the accepting thread; NULL when
- * none came, when MSERV_IDLE_MAX threads wait already, or when stopping
- * (connections handed over before the stop are still served)
- */
-static struct mserv_conn *
-mserv_next(void)
-{
-	struct mserv_conn *sc;
-	struct timespec until;
-
-	if (mserv_pending == NULL &&
-	    (mserv_stopping || mserv_nidle >= MSERV_IDLE_MAX))
-		return (NULL);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += MSERV_IDLE;
-	mserv_nidle++;
-	while (mserv_pending == NULL && !mserv_stopping &&
-	    pthread_cond_timedwait(&mserv_handoff, &mserv_lock, &until) == 0)
-		;
-	mserv_nidle--;
-	if ((sc = mserv_pending) != NULL) {
-		mserv_pending = sc->sc_handoff;
-		mserv_npending--;
-	}
-	return (sc);
-}
-
-/*
  * mserv_trim - a connection thread ends, so a burst of connections is
  * over: give the free memory of every malloc arena back to the system.
  * glibc keeps it otherwise (an arena per thread that ran, up to 8 per
@@ -439,49 +409,8 @@ mserv_trim(void)
 #endif
 }
 
-/*
- * mserv_conn - a connection thread: it serves one connection, then waits
- * a while to serve the next. An MTA opens a milter connection for each
- * SMTP session, and a new thread for each would make its stack, its
- * malloc cache and OpenSSL's per-thread random generator (every RSA
- * signature needs it) again each time.
- */
-static void *
-mserv_conn(void *arg)
-{
-	struct mserv_conn *sc = arg;
-	struct mp_ctx *ctx;
-
-	while (sc != NULL) {
-		if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
-			log_warnx("NOQUEUE: out of memory for a milter "
-			    "connection");
-		else {
-			mserv_session(sc->sc_fd, ctx);
-			mp_end(ctx);
-			mp_ctx_free(ctx);
-		}
-		pthread_mutex_lock(&mserv_lock);
-		if ((*sc->sc_prevp = sc->sc_next) != NULL)
-			sc->sc_next->sc_prevp = sc->sc_prevp;
-		mserv_nconns--;
-		close(sc->sc_fd);
-		pthread_cond_broadcast(&mserv_gone);
-		free(sc);
-		sc = mserv_next();
-		pthread_mutex_unlock(&mserv_lock);
-	}
-	/* Before mserv_stop() can see us gone and let main() exit. */
-	keys_thread_end();
-	mserv_trim();
-	pthread_mutex_lock(&mserv_lock);
-	mserv_nthreads--;
-	pthread_cond_broadcast(&mserv_gone);
-	pthread_mutex_unlock(&mserv_lock);
-	return (NULL);
-}
-
 /* mserv_refuse - over the connection limit: close, say so now and then */
+
 
 static void
 mserv_refuse(int fd, unsigned long open, int max)
@@ -498,26 +427,24 @@ mserv_refuse(int fd, unsigned long open, int max)
 	}
 }
 
-/* mserv_spawn - a thread for an accepted connection */
-
-static void
-mserv_spawn(int fd, pthread_attr_t *attr)
+/*
+ * mserv_take - a connection accepted: refused past max (closed, NULL),
+ * else listed (lock held)
+ */
+static struct mserv_conn *
+mserv_take(int fd, int max)
 {
 	struct mserv_conn *sc;
-	pthread_t th;
-	int	on = 1, max = mserv_max ? mserv_max() : 0;
+	int	on = 1;
 
-	pthread_mutex_lock(&mserv_lock);
 	if (max > 0 && mserv_nconns >= (unsigned long)max) {
-		pthread_mutex_unlock(&mserv_lock);
 		mserv_refuse(fd, mserv_nconns, max);
-		return;
+		return (NULL);
 	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
-		pthread_mutex_unlock(&mserv_lock);
 		close(fd);
 		log_warnx("NOQUEUE: out of memory for a milter connection");
-		return;
+		return (NULL);
 	}
 	if (mserv_tcp)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -527,99 +454,135 @@ mserv_spawn(int fd, pthread_attr_t *attr)
 	sc->sc_prevp = &mserv_conns;
 	mserv_conns = sc;
 	mserv_nconns++;
-	/*
-	 * A thread waits that no connection handed over before has claimed
-	 * (a woken thread counts as waiting until it has run): it takes it.
-	 */
-	if (mserv_nidle > mserv_npending) {
-		struct mserv_conn **pp = &mserv_pending;
-
-		while (*pp != NULL)
-			pp = &(*pp)->sc_handoff;
-		*pp = sc;
-		mserv_npending++;
-		/*
-		 * Signalled after the unlock: a thread woken under the lock
-		 * finds it held and sleeps again, on the mutex (mload, a
-		 * connection per message: 4.8 context switches a message
-		 * became 4.1).
-		 */
-		pthread_mutex_unlock(&mserv_lock);
-		pthread_cond_signal(&mserv_handoff);
-		return;
-	}
-	if (pthread_create(&th, attr, mserv_conn, sc) != 0) {
-		mserv_conns = sc->sc_next;
-		if (sc->sc_next != NULL)
-			sc->sc_next->sc_prevp = &mserv_conns;
-		mserv_nconns--;
-		pthread_mutex_unlock(&mserv_lock);
-		close(fd);
-		free(sc);
-		log_warnx("NOQUEUE: cannot start a thread for a milter "
-		    "connection: closed");
-		return;
-	}
-	mserv_nthreads++;
-	pthread_mutex_unlock(&mserv_lock);
+	return (sc);
 }
 
-/* mserv_accept - the accepting thread */
-
+/*
+ * mserv_conn - a connection thread. It waits in accept() itself: an MTA
+ * opens a milter connection for each SMTP session, and a thread that
+ * accepts serves at once, where an accepting thread would have to wake
+ * a second one (a context switch a connection). The kernel wakes one
+ * waiter of accept() per connection. A thread that accepted starts
+ * another when none waits (so one always does), serves its connection,
+ * then waits again, up to MSERV_IDLE seconds (SO_RCVTIMEO on the socket)
+ * unless MSERV_IDLE_MAX wait already; the last one waits on. A thread
+ * made again for each connection would also rebuild its stack, its
+ * malloc cache and OpenSSL's per-thread random generator.
+ */
 static void *
-mserv_accept(void *arg)
+mserv_conn(void *arg)
 {
-	struct pollfd pfd[2];
-	pthread_attr_t attr;
-	int	fd;
+	struct mserv_conn *sc;
+	struct mp_ctx *ctx;
+	pthread_t th;
+	int	fd, err, max;
 
 	(void)arg;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, MSERV_STACK);
-	pfd[0].fd = mserv_fd;
-	pfd[1].fd = mserv_wake[0];
-	pfd[0].events = pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("poll on the milter socket");
+		fd = accept4(mserv_fd, NULL, NULL, SOCK_CLOEXEC);
+		err = errno;
+		max = fd != -1 && mserv_max ? mserv_max() : 0;
+		pthread_mutex_lock(&mserv_lock);
+		mserv_nidle--;
+		if (mserv_stopping) {
+			if (fd != -1)
+				close(fd);
 			break;
 		}
-		if (pfd[1].revents)
-			break;
-		if ((fd = accept4(mserv_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOMEM || errno == ENOBUFS) {
+		if (fd == -1) {
+			if ((err == EAGAIN || err == EWOULDBLOCK) &&
+			    mserv_nidle > 0)
+				break;		/* idle long enough */
+			mserv_nidle++;
+			pthread_mutex_unlock(&mserv_lock);
+			if (err == EMFILE || err == ENFILE || err == ENOMEM ||
+			    err == ENOBUFS) {
+				errno = err;
 				log_warn("accept on the milter socket");
 				usleep(100000);
 			}
 			continue;
 		}
-		mserv_spawn(fd, &attr);
+		if ((sc = mserv_take(fd, max)) == NULL) {
+			mserv_nidle++;
+			pthread_mutex_unlock(&mserv_lock);
+			continue;
+		}
+		if (mserv_nidle == 0) {
+			if (pthread_create(&th, &mserv_attr, mserv_conn,
+			    NULL) == 0) {
+				mserv_nthreads++;
+				mserv_nidle++;
+			} else
+				log_warnx("cannot start a milter connection "
+				    "thread: new connections wait for this "
+				    "one to end");
+		}
+		pthread_mutex_unlock(&mserv_lock);
+		if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
+			log_warnx("NOQUEUE: out of memory for a milter "
+			    "connection");
+		else {
+			mserv_session(sc->sc_fd, ctx);
+			mp_end(ctx);
+			mp_ctx_free(ctx);
+		}
+		pthread_mutex_lock(&mserv_lock);
+		if ((*sc->sc_prevp = sc->sc_next) != NULL)
+			sc->sc_next->sc_prevp = sc->sc_prevp;
+		mserv_nconns--;
+		close(sc->sc_fd);
+		pthread_cond_broadcast(&mserv_gone);
+		free(sc);
+		if (mserv_stopping || mserv_nidle >= MSERV_IDLE_MAX)
+			break;
+		mserv_nidle++;
+		pthread_mutex_unlock(&mserv_lock);
 	}
-	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&mserv_lock);
+	/* Before mserv_stop() can see us gone and let main() exit. */
+	keys_thread_end();
+	mserv_trim();
+	pthread_mutex_lock(&mserv_lock);
+	mserv_nthreads--;
+	pthread_cond_broadcast(&mserv_gone);
+	pthread_mutex_unlock(&mserv_lock);
 	return (NULL);
 }
+
 
 int
 mserv_start(const struct mp_filter *mf, int (*max_conns)(void))
 {
+	struct timeval idle = { MSERV_IDLE, 0 };
 	sigset_t set, old;
+	pthread_t th;
 	int	rc;
 
-	if (mserv_fd == -1 || pipe2(mserv_wake, O_CLOEXEC) == -1)
+	/*
+	 * The accept() timeout. Accepted sockets inherit it, harmlessly:
+	 * mserv_session() reads only what poll() found.
+	 */
+	if (mserv_fd == -1 || setsockopt(mserv_fd, SOL_SOCKET, SO_RCVTIMEO,
+	    &idle, sizeof(idle)) == -1)
 		return (-1);
 	mserv_filter = mf;
 	mserv_max = max_conns;
+	pthread_attr_init(&mserv_attr);
+	pthread_attr_setdetachstate(&mserv_attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&mserv_attr, MSERV_STACK);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	rc = pthread_create(&mserv_thread, NULL, mserv_accept, NULL);
+	pthread_mutex_lock(&mserv_lock);
+	if ((rc = pthread_create(&th, &mserv_attr, mserv_conn, NULL)) == 0) {
+		mserv_nthreads++;
+		mserv_nidle++;
+	}
+	pthread_mutex_unlock(&mserv_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return (rc == 0 ? 0 : -1);
 }
@@ -630,28 +593,33 @@ mserv_stop(int wait_seconds)
 	struct mserv_conn *sc;
 	struct timespec until;
 
-	if (mserv_wake[1] != -1) {
-		while (write(mserv_wake[1], "x", 1) == -1 && errno == EINTR)
-			;
-		pthread_join(mserv_thread, NULL);
-	}
+	/*
+	 * shutdown() of the listening socket wakes every thread in accept()
+	 * (EINVAL) and refuses new connections; the socket is closed once
+	 * no thread can still be in accept() on it.
+	 */
+	pthread_mutex_lock(&mserv_lock);
+	mserv_stopping = 1;
+	pthread_mutex_unlock(&mserv_lock);
 	if (mserv_fd != -1)
-		close(mserv_fd);
-	mserv_fd = -1;
+		(void)shutdown(mserv_fd, SHUT_RDWR);
 	if (mserv_path[0] != '\0')
 		(void)unlink(mserv_path);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += wait_seconds;
 	pthread_mutex_lock(&mserv_lock);
-	mserv_stopping = 1;		/* idle threads end */
-	pthread_cond_broadcast(&mserv_handoff);
 	for (sc = mserv_conns; sc != NULL; sc = sc->sc_next)
 		(void)shutdown(sc->sc_fd, SHUT_RDWR);
 	while ((mserv_nconns > 0 || mserv_nthreads > 0) &&
 	    pthread_cond_timedwait(&mserv_gone, &mserv_lock, &until) == 0)
 		;
+	if (mserv_nthreads == 0 && mserv_fd != -1) {
+		close(mserv_fd);
+		mserv_fd = -1;
+	}
 	pthread_mutex_unlock(&mserv_lock);
 }
+
 
 unsigned long
 mserv_connections(void)
