@@ -41,6 +41,7 @@
 #include "metrics.h"
 #include "mlfi.h"
 #include "rl.h"
+#include "rl_mem.h"
 #include "txn.h"
 
 #define MAIN_DEFAULT_CONFIG SYSCONFDIR "/egress-milter/egress-milter.conf"
@@ -195,6 +196,7 @@ static void
 main_gauges(struct metrics_buf *b)
 {
 	struct cfg *cf = cfg_acquire();
+	struct rl_mem_stats ms;
 	unsigned long hits = 0, misses = 0;
 	size_t	entries = 0;
 
@@ -218,6 +220,18 @@ main_gauges(struct metrics_buf *b)
 	metrics_printf(b, "# HELP egress_messages_in_flight Messages between "
 	    "MAIL FROM and their end\n# TYPE egress_messages_in_flight gauge\n"
 	    "egress_messages_in_flight %lu\n", txn_active());
+	rl_mem_stats(rl_local(main_rl), &ms);
+	metrics_printf(b, "# HELP egress_ratelimit_keys Rate-limit buckets "
+	    "held in memory (at most ratelimit.max_keys)\n# TYPE "
+	    "egress_ratelimit_keys gauge\negress_ratelimit_keys %zu\n"
+	    "# HELP egress_ratelimit_memory_bytes Memory of the rate-limit "
+	    "tables\n# TYPE egress_ratelimit_memory_bytes gauge\n"
+	    "egress_ratelimit_memory_bytes %zu\n"
+	    "# HELP egress_ratelimit_evictions_total Buckets forgotten before "
+	    "they were full, at ratelimit.max_keys (they come back full)\n"
+	    "# TYPE egress_ratelimit_evictions_total counter\n"
+	    "egress_ratelimit_evictions_total %llu\n", ms.ms_keys, ms.ms_bytes,
+	    (unsigned long long)ms.ms_evicted);
 	cfg_release(cf);
 }
 

@@ -12,6 +12,8 @@
  *	enum rl_status rl_mem_give(struct rl_mem *m,
  *		    const struct rl_req *reqs, size_t n, int64_t now_us);
  *	void	rl_mem_stats(struct rl_mem *m, struct rl_mem_stats *st);
+ *	uint64_t rl_mem_report(struct rl_mem *m, int64_t now_us,
+ *		    int64_t every_us, uint64_t *total, size_t *max_keys);
  * DESCRIPTION
  *	Each bucket is one 24-byte slot: a 128-bit keyed hash of its key
  *	(SipHash-2-4 twice, with a random key per store, so clients cannot
@@ -35,6 +37,11 @@
  *	max_keys buckets. Tables grow by half when 4/5 full, up to 5/4 of a
  *	stripe's limit (1.5 times its share): about 36 bytes per live
  *	bucket, and at most about 46 bytes per key of max_keys.
+ *
+ *	rl_mem_report() is for a caller that checks after each take, without
+ *	a lock: the evictions since the last report, when there are some and
+ *	every_us has passed since that report (the first is at once), else
+ *	0; *total gets the count since the start and *max_keys the bound.
  * OWNERSHIP
  *	The store owns its tables; requests are borrowed.
  * DIAGNOSTICS
@@ -71,7 +78,6 @@ struct rl_mem_stripe {
 	size_t	st_count;		/* used slots */
 	size_t	st_limit;		/* most keys */
 	size_t	st_maxcap;		/* st_limit at 3/4 load */
-	uint64_t st_evicted;
 	_Atomic int64_t st_min_tat;	/* no bucket is full before this */
 	char	st_pad[64];		/* keep stripes on their own lines */
 };
@@ -80,6 +86,9 @@ struct rl_mem {
 	uint64_t m_seed[4];
 	size_t	m_max;			/* most keys in all */
 	_Atomic size_t m_count;		/* keys in all */
+	_Atomic uint64_t m_evicted;	/* buckets forgotten early */
+	_Atomic uint64_t m_reported;	/* m_evicted at the last report */
+	_Atomic int64_t m_reported_at;	/* its time; 0: never */
 	struct rl_mem_stripe m_stripe[RL_MEM_STRIPES];
 };
 
@@ -314,7 +323,8 @@ rl_mem_evict(struct rl_mem *m, struct rl_mem_stripe *st, size_t i)
 	}
 	if (victim != SIZE_MAX) {
 		rl_mem_delete(m, st, victim);
-		st->st_evicted++;
+		atomic_fetch_add_explicit(&m->m_evicted, 1,
+		    memory_order_relaxed);
 	}
 }
 
@@ -462,7 +472,28 @@ rl_mem_stats(struct rl_mem *m, struct rl_mem_stats *st)
 		st->ms_keys += m->m_stripe[i].st_count;
 		st->ms_bytes += m->m_stripe[i].st_cap *
 		    sizeof(struct rl_mem_slot);
-		st->ms_evicted += m->m_stripe[i].st_evicted;
 		pthread_mutex_unlock(&m->m_stripe[i].st_lock);
 	}
+	st->ms_evicted = atomic_load(&m->m_evicted);
+}
+
+/* rl_mem_report - evictions to report now, at most once per every_us */
+
+uint64_t
+rl_mem_report(struct rl_mem *m, int64_t now_us, int64_t every_us,
+    uint64_t *total, size_t *max_keys)
+{
+	uint64_t ev = atomic_load_explicit(&m->m_evicted,
+	    memory_order_relaxed);
+	int64_t	at;
+
+	if (ev == atomic_load_explicit(&m->m_reported, memory_order_relaxed))
+		return (0);
+	at = atomic_load(&m->m_reported_at);
+	if ((at != 0 && now_us - at < every_us) ||
+	    !atomic_compare_exchange_strong(&m->m_reported_at, &at, now_us))
+		return (0);
+	*total = ev;
+	*max_keys = m->m_max;
+	return (ev - atomic_exchange(&m->m_reported, ev));
 }

@@ -21,5 +21,7 @@ enum rl_status rl_mem_take(struct rl_mem *m, const struct rl_req *reqs,
 enum rl_status rl_mem_give(struct rl_mem *m, const struct rl_req *reqs,
 	    size_t n, int64_t now_us);
 void	rl_mem_stats(struct rl_mem *m, struct rl_mem_stats *st);
+uint64_t rl_mem_report(struct rl_mem *m, int64_t now_us, int64_t every_us,
+	    uint64_t *total, size_t *max_keys);
 
 #endif

@@ -306,6 +306,25 @@ rl_drop(struct rl_batch *b, size_t i)
 	b->b_n--;
 }
 
+/*
+ * rl_evictions - say when the memory store forgets buckets that were not
+ * full (ratelimit.max_keys reached): a forgotten bucket comes back full,
+ * so the limits it held let more through. At most once a minute.
+ */
+static void
+rl_evictions(struct rl_mem *m, int64_t now)
+{
+	uint64_t n, total;
+	size_t	max;
+
+	if ((n = rl_mem_report(m, now, 60 * 1000000LL, &total, &max)) > 0)
+		log_warnx("rate limits: %llu bucket(s) forgotten before they "
+		    "were full (%llu since the start): the memory store holds "
+		    "ratelimit.max_keys = %zu buckets, and a forgotten bucket "
+		    "comes back full; raise max_keys",
+		    (unsigned long long)n, (unsigned long long)total, max);
+}
+
 /* rl_take - take a batch on one store; hold what was taken */
 
 static enum rl_status
@@ -320,10 +339,11 @@ rl_take(struct txn *tx, struct rl_batch *b, int local, size_t *over,
 
 	if (b->b_n == 0)
 		return (RL_OK);
-	if (local)
+	if (local) {
 		st = rl_mem_take(rl_local(cf->cf_rl), b->b_req, b->b_n, now,
 		    over, retry);
-	else
+		rl_evictions(rl_local(cf->cf_rl), now);
+	} else
 		st = sh->rb_take(sh->rb_state, b->b_req, b->b_n, now, over,
 		    retry);
 	for (i = 0; st == RL_OK && i < b->b_n; i++)

@@ -84,6 +84,11 @@ rig_check "  its +Inf bucket too" \
 rig_check "  DNS cache gauges are there" \
     metric '^egress_dns_cache_entries [0-9]+$'
 rig_check "  nothing in flight" metric '^egress_messages_in_flight 0$'
+rig_check "  the limit's buckets are held in memory" \
+    metric '^egress_ratelimit_keys [1-9][0-9]*$'
+rig_check "  (their tables' memory)" \
+    metric '^egress_ratelimit_memory_bytes [1-9][0-9]*$'
+rig_check "  none forgotten early" metric '^egress_ratelimit_evictions_total 0$'
 rig_check "  every family has HELP and TYPE" test \
     "$(grep -c '^# TYPE' "$RIG_DIR/m.txt")" -ge 8
 rig_check "another path is 404" fetch /secret "$RIG_DIR/x.txt"

@@ -270,6 +270,32 @@ test_bound(void)
 	TAP_OK(take(m, req("live-99999", 3600 * S, 2, 1), t0 + 3 * S, NULL) &&
 	    !take(m, req("live-99999", 3600 * S, 2, 1), t0 + 3 * S, NULL),
 	    "a recent bucket is kept exactly");
+	{
+		uint64_t first, total = 0, again;
+		size_t	max = 0;
+
+		first = rl_mem_report(m, t0 + 3 * S, 60 * S, &total, &max);
+		TAP_OK(first == st.ms_evicted && total == first && max == 4096,
+		    "the first report says every eviction at once (%llu of "
+		    "%llu, bound %zu)", (unsigned long long)first,
+		    (unsigned long long)st.ms_evicted, max);
+		for (i = 0; i < 1000; i++) {
+			snprintf(key, sizeof(key), "more-%d", i);
+			(void)take(m, req(key, 3600 * S, 10, 1), t0 + 4 * S,
+			    NULL);
+		}
+		again = rl_mem_report(m, t0 + 30 * S, 60 * S, &total, &max);
+		TAP_OK(again == 0, "no second report within a minute (%llu)",
+		    (unsigned long long)again);
+		rl_mem_stats(m, &st);
+		again = rl_mem_report(m, t0 + 64 * S, 60 * S, &total, &max);
+		TAP_OK(again > 900 && again == st.ms_evicted - first &&
+		    total == st.ms_evicted, "a minute later: the new ones "
+		    "(%llu), the total (%llu)", (unsigned long long)again,
+		    (unsigned long long)total);
+		TAP_OK(rl_mem_report(m, t0 + 200 * S, 60 * S, &total,
+		    &max) == 0, "nothing new: no report");
+	}
 	rl_mem_free(m);
 }
 

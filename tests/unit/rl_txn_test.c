@@ -10,10 +10,13 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "conn.h"
+#include "log.h"
 #include "policy.h"
 #include "rl.h"
 #include "tap.h"
@@ -208,6 +211,47 @@ test_eoh_unsigned(void)
 	}
 }
 
+/*
+ * test_evictions - 3000 sender domains in a store for 1024 buckets: the
+ * log says that buckets were forgotten, once (rl_txn.c: rl_evictions())
+ */
+static void
+test_evictions(void)
+{
+	char	sender[64], line[512], path[] = "/tmp/rl_txn_test.XXXXXX";
+	int	i, fd, keyed, said = 0, other = 0;
+	FILE   *fp;
+
+	fresh();
+	if ((fd = mkstemp(path)) == -1)
+		exit(99);
+	fflush(stderr);
+	if ((i = dup(2)) == -1 || dup2(fd, 2) == -1)
+		exit(99);
+	log_init("rl_txn_test", 1, 0);
+	for (int n = 0; n < 3000; n++) {
+		snprintf(sender, sizeof(sender), "<a@d%d.example>", n);
+		(void)msg("alice", sender, NULL, "x", &keyed);
+	}
+	fflush(stderr);
+	dup2(i, 2);
+	close(i);
+	if ((fp = fdopen(fd, "r")) == NULL)
+		exit(99);
+	rewind(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strstr(line, "forgotten before they were full") &&
+		    strstr(line, "ratelimit.max_keys = 1024"))
+			said++;
+		else if (strstr(line, "forgotten"))
+			other++;
+	}
+	fclose(fp);
+	unlink(path);
+	TAP_OK(said == 1 && other == 0, "a store over max_keys is reported "
+	    "once a minute, naming the bound (%d line(s))", said);
+}
+
 int
 main(void)
 {
@@ -221,6 +265,7 @@ main(void)
 	test_sender();
 	test_from();
 	test_eoh_unsigned();
+	test_evictions();
 	rl_free(rl);
 	return (tap_done());
 }
