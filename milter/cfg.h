@@ -166,6 +166,7 @@ struct cfg {
 	int	cf_unowned_from;
 	int	cf_unowned_sender;
 	struct cfg_cidrlist cf_internal;
+	struct cfg_cidrlist cf_metrics_allow;
 	int	cf_max_headers;
 	int	cf_max_header_bytes;
 	int	cf_shutdown_timeout;

@@ -194,6 +194,10 @@ const struct cfg_param cfg_params[] = {
 	{"metrics", "listen", CFG_T_STR, NULL, 0, NULL, 0, 0,
 	IN(cfg, cf_metrics_listen), 0,
 	"ADDRESS:PORT for GET /metrics (e.g. 127.0.0.1:9465); unset: off"},
+	{"metrics", "allow", CFG_T_CIDRLIST, NULL, 0, "127.0.0.0/8,::1/128", 0,
+	0, IN(cfg, cf_metrics_allow), 0,
+	"clients that may connect to metrics.listen; others are closed at "
+	"once"},
 
 	/* ratelimit { } */
 	{"ratelimit", "backend", CFG_T_ENUM, "memory|redis", 0, "memory", 0,

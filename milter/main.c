@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cidr.h"
 #include "log.h"
 #include "dns.h"
 #include "metrics.h"
@@ -235,6 +236,49 @@ main_gauges(struct metrics_buf *b)
 	cfg_release(cf);
 }
 
+/* main_metrics_allow - may this address read /metrics (metrics.allow) */
+
+static int
+main_metrics_allow(const struct sockaddr *sa)
+{
+	struct cfg *cf = cfg_acquire();
+	int	ok;
+
+	if (cf == NULL)
+		return (0);
+	ok = cidr_match_list(cf->cf_metrics_allow.v, cf->cf_metrics_allow.n,
+	    sa);
+	cfg_release(cf);
+	return (ok);
+}
+
+/*
+ * main_metrics_reach - warn when metrics.listen is not on loopback but
+ * metrics.allow admits loopback clients only: every scrape is refused
+ */
+static void
+main_metrics_reach(const struct cfg *cf)
+{
+	const char *l = cf->cf_metrics_listen;
+	size_t	i;
+
+	if (l == NULL || strncmp(l, "127.", 4) == 0 ||
+	    strncmp(l, "[::1]:", 6) == 0)
+		return;
+	for (i = 0; i < cf->cf_metrics_allow.n; i++) {
+		const struct cidr *n = &cf->cf_metrics_allow.v[i];
+
+		if (!(n->family == AF_INET && n->addr[0] == 127 &&
+		    n->prefix >= 8) && !(n->family == AF_INET6 &&
+		    n->prefix == 128 && n->addr[15] == 1 &&
+		    memcmp(n->addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0))
+			return;
+	}
+	log_warnx("metrics.listen %s is not a loopback address, but "
+	    "metrics.allow admits loopback clients only: other scrapers are "
+	    "refused (name them in metrics.allow)", l);
+}
+
 /* main_reload - a new snapshot if the file is valid, else keep the old */
 
 static void
@@ -249,6 +293,7 @@ main_reload(const char *path)
 		return;
 	}
 	main_secret_exposed(cf);
+	main_metrics_reach(cf);
 	old = cfg_acquire();
 	if (old != NULL && (strcmp(old->cf_socket, cf->cf_socket) != 0 ||
 	    strcmp(old->cf_user, cf->cf_user) != 0 ||
@@ -320,6 +365,7 @@ main(int argc, char **argv)
 	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL)
 		log_fatalx("%s", err);
 	main_secret_exposed(cf);
+	main_metrics_reach(cf);
 	if (check) {
 		main_check_report(cf);
 		cfg_free(cf);
@@ -335,8 +381,8 @@ main(int argc, char **argv)
 		log_fatalx("%s", err);
 	metrics_set_gauges(main_gauges);
 	if (cf->cf_metrics_listen != NULL && (main_metrics =
-	    metrics_http_start(cf->cf_metrics_listen, err, sizeof(err))) ==
-	    NULL)
+	    metrics_http_start(cf->cf_metrics_listen, main_metrics_allow, err,
+	    sizeof(err))) == NULL)
 		log_fatalx("%s", err);
 	main_drop_privileges(cf);
 	if (!foreground && daemon(0, 0) == -1)

@@ -29,8 +29,9 @@ void	metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 struct metrics_http;
-struct metrics_http *metrics_http_start(const char *listen, char *err,
-	    size_t errlen);
+struct sockaddr;
+struct metrics_http *metrics_http_start(const char *listen,
+	    int (*allow)(const struct sockaddr *), char *err, size_t errlen);
 void	metrics_http_stop(struct metrics_http *mh);
 
 #endif

@@ -5,14 +5,16 @@
  *	#include "metrics.h"
  *
  *	struct metrics_http *metrics_http_start(const char *listen,
- *		    char *err, size_t errlen);
+ *		    int (*allow)(const struct sockaddr *), char *err,
+ *		    size_t errlen);
  *	void	metrics_http_stop(struct metrics_http *mh);
  * DESCRIPTION
  *	The only file that includes <microhttpd.h>. metrics_http_start()
  *	listens on listen ("ADDRESS:PORT", IPv4 or [IPv6]) with one
  *	libmicrohttpd polling thread and answers GET /metrics with
- *	metrics_render(); anything else gets 404. Opened before privileges
- *	are dropped, so a low port works too.
+ *	metrics_render(); anything else gets 404. A connection from an
+ *	address allow() refuses is closed before a byte is read. Opened
+ *	before privileges are dropped, so a low port works too.
  * OWNERSHIP
  *	The caller owns the handle; metrics_http_stop() stops the thread.
  * DIAGNOSTICS
@@ -36,6 +38,7 @@
 
 struct metrics_http {
 	struct MHD_Daemon *mh_daemon;
+	int	(*mh_allow)(const struct sockaddr *);
 };
 
 /* metrics_http_answer - GET /metrics, else 404 */
@@ -99,10 +102,22 @@ metrics_http_addr(const char *listen, struct sockaddr_storage *ss)
 	return (inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1);
 }
 
+/* metrics_http_policy - may this client connect (MHD's accept policy) */
+
+static enum MHD_Result
+metrics_http_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	const struct metrics_http *mh = cls;
+
+	(void)len;
+	return (mh->mh_allow == NULL || mh->mh_allow(sa) ? MHD_YES : MHD_NO);
+}
+
 /* metrics_http_start - listen and serve */
 
 struct metrics_http *
-metrics_http_start(const char *listen, char *err, size_t errlen)
+metrics_http_start(const char *listen, int (*allow)(const struct sockaddr *),
+    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct metrics_http *mh;
@@ -119,7 +134,8 @@ metrics_http_start(const char *listen, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	mh->mh_daemon = MHD_start_daemon(flags, 0, NULL, NULL,
+	mh->mh_allow = allow;
+	mh->mh_daemon = MHD_start_daemon(flags, 0, metrics_http_policy, mh,
 	    metrics_http_answer, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);

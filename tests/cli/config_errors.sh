@@ -68,6 +68,20 @@ check "the same config at 0640: no warning" no_secret_warning
 chmod 644 "$dir/c.conf"
 good > "$dir/c.conf"
 check "no Redis password at 0644: no warning" no_secret_warning
+{ good; echo 'metrics: { listen = "192.0.2.10:9465"; };'; } > "$dir/c.conf"
+expect "metrics on a non-loopback address, allow at its default: warned" 0 \
+    "metrics.listen 192.0.2.10:9465 is not a loopback address, but metrics.allow admits loopback clients only"
+{ good; echo 'metrics: { listen = "192.0.2.10:9465"; allow = [ "192.0.2.0/24" ]; };'; } > "$dir/c.conf"
+no_metrics_warning() {
+	local out
+	out=$("$bin" -n -c "$dir/c.conf" 2>&1) || return 1
+	! printf '%s\n' "$out" | grep -q "metrics.listen"
+}
+check "the same with its scraper in metrics.allow: no warning" \
+    no_metrics_warning
+{ good; echo 'metrics: { listen = "127.0.0.1:9465"; allow = [ "10.0.0.0/33" ]; };'; } > "$dir/c.conf"
+expect "a bad network in metrics.allow: file:line and setting named" 1 \
+    "c.conf:5: metrics.allow"
 expect2() { "$bin" -n -c "$dir/missing.conf" >/dev/null 2>&1; }
 if expect2; then not_ok "missing file: non-zero exit"; else ok "missing file: non-zero exit"; fi
 out=$("$bin" -V)

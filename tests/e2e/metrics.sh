@@ -3,7 +3,9 @@
 # through Postfix: two messages of tenant acme accepted and signed (RSA and
 # Ed25519), one refused (another tenant's From), one recipient over a rate
 # limit; the counters, the histogram and the gauges say exactly that, and
-# any other path is 404. The port is in a private network namespace.
+# any other path is 404. metrics.allow admits 127.0.0.1 only: a client on
+# 127.0.0.9 gets no byte until a reload adds it. The port is in a private
+# network namespace.
 set -u
 export RIG_NETNS_ADDRS="127.0.0.9/32"
 . "$(dirname "${BASH_SOURCE[0]}")/rig.sh"
@@ -18,7 +20,7 @@ cat >"$CONF" <<CONF_END
 milter: { socket = "unix:$RIG_DIR/milter.sock"; user = "nobody";
           socket_group = "postfix"; };
 alignment: { enabled = false; };
-metrics: { listen = "127.0.0.1:19465"; };
+metrics: { listen = "127.0.0.1:19465"; allow = [ "127.0.0.1/32" ]; };
 tenants = (
   { name = "acme"; logins = ["alice"];
     limits = ( { name = "two"; per = "tenant"; recipients = "2/1h"; } );
@@ -43,6 +45,37 @@ except urllib.error.HTTPError as e:
 open(out, "wb").write(body)
 open(out + ".status", "w").write("%d %s\n" % (code, ctype))
 PY_END
+}
+
+fetch_from() {	# SOURCE-ADDRESS: GET /metrics from there; prints the status line
+	"$RIG_PYTHON" - "$1" <<'PY_END'
+import socket, sys
+s = socket.socket()
+s.settimeout(5)
+s.bind((sys.argv[1], 0))
+s.connect(("127.0.0.1", 19465))
+try:
+    s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    data = s.recv(4096)
+except OSError as e:
+    data = b""
+print((data.split(b"\r\n")[0] or b"(closed, nothing sent)").decode())
+PY_END
+}
+
+refused_from() {	# SOURCE-ADDRESS
+	local got
+	got=$(fetch_from "$1")
+	echo "$got"
+	[ "$got" = "(closed, nothing sent)" ]
+}
+
+answered_from() {	# SOURCE-ADDRESS
+	local got
+	got=$(fetch_from "$1")
+	echo "$got"
+	case $got in "HTTP/1."?" 200"*) return 0 ;; esac
+	return 1
 }
 
 metric() {	# LINE-ERE: a sample line of the scrape
@@ -93,5 +126,17 @@ rig_check "  every family has HELP and TYPE" test \
     "$(grep -c '^# TYPE' "$RIG_DIR/m.txt")" -ge 8
 rig_check "another path is 404" fetch /secret "$RIG_DIR/x.txt"
 rig_check "  (404)" grep -q '^404' "$RIG_DIR/x.txt.status"
+rig_check "a client outside metrics.allow (127.0.0.9) gets nothing" \
+    refused_from 127.0.0.9
+rig_check "  127.0.0.1 still gets its 200" answered_from 127.0.0.1
+sed -i 's|allow = \[ "127.0.0.1/32" \]|allow = [ "127.0.0.1/32", "127.0.0.9" ]|' \
+    "$CONF"
+chown nobody "$RIG_DIR"/*.key	# a reload reads them as milter.user
+reload() {
+	kill -HUP "$RIG_MILTER_PID" && sleep 1 &&
+	    grep -q "reloaded $CONF" "$RIG_DIR/milter.log"
+}
+rig_check "SIGHUP with 127.0.0.9 added to metrics.allow" reload
+rig_check "  127.0.0.9 gets its 200 now" answered_from 127.0.0.9
 em_sane
 tap_done
