@@ -47,11 +47,14 @@
 # The verdict fails (exit 1) when a message was not accepted or mload saw
 # an error, a message lacks its two signatures and route header, the
 # summary lines do not match, the milter logged an error or died, did not
-# stop cleanly on SIGTERM, had more fds open or more threads running
-# after the last round than after the first (one thread per connection:
-# they must end with their connections), or its RSS grew more than 10%
-# from round 2 to the last (round 1 is the warm-up), or the session cap
-# was not applied.  Speed is printed but not judged.
+# stop cleanly on SIGTERM, had more fds open after the last round than
+# after the first, ran more threads after a round than the main one, one
+# per connection the cap allows and one waiting in accept() (threads wait
+# there up to 60 s for the next connection), did not come back to those
+# two threads after SOAK_IDLE seconds (default 65) without traffic (every
+# connection thread must end), or its RSS grew more than 10% from round 2
+# to the last (round 1 is the warm-up), or the session cap was not
+# applied.  Speed is printed but not judged.
 set -u
 
 builddir=${1:?usage: soak.sh BUILDDIR}
@@ -404,10 +407,13 @@ if [ $alive = 1 ]; then
 		fail "fds grew: ${fds[1]} after round 1," \
 		    "${fds[last]} after round $last"
 	fi
-	if [ "${thr[last]}" -gt "${thr[1]}" ]; then
-		fail "threads grew: ${thr[1]} after round 1," \
-		    "${thr[last]} after round $last"
-	fi
+	for i in $(seq 1 "$last"); do
+		if [ "${thr[i]}" -gt $((2 + 2 * conc)) ]; then
+			fail "round $i: ${thr[i]} threads, more than" \
+			    "$((2 + 2 * conc)) (main, max_connections," \
+			    "one in accept())"
+		fi
+	done
 	if [ $((rss[last] * 100)) -gt $((rss[2] * 110)) ]; then
 		fail "RSS grew more than 10%: ${rss[2]} KiB after" \
 		    "round 2, ${rss[last]} KiB after round $last"
@@ -430,6 +436,18 @@ if [ $alive = 1 ]; then
 			    "$per_conn accepted, 1 tempfail, 1 line"
 		fi
 	fi
+	# idle: the connection threads end, one stays in accept()
+	sleep "${SOAK_IDLE:-65}"
+	idle_thr=$(status Threads)
+	if [ "$idle_thr" != 2 ]; then
+		fail "$idle_thr threads after ${SOAK_IDLE:-65} s idle, want 2" \
+		    "(main, one in accept())"
+	fi
+	# the one left in accept() (its wait timed out) still serves
+	line=$("$mload" -s "unix:$sock" -c 1 -n 1 -S "$size" -l acme \
+	    -F soak@acme.example -q 2>/dev/null | tail -1)
+	[ "$(field ok "$line")" = 1 ] ||
+	    fail "after the idle wait: ${line:-no figures}, want 1 accepted"
 	kill -TERM "$empid"
 	stopped=0
 	for _ in $(seq 1 100); do
@@ -455,7 +473,8 @@ echo "soak: $done_msgs messages in $last rounds, $conc connections" \
     "${rss[1]:-?} after round 1, ${rss[2]:-?} after round 2," \
     "${rss[last]:-?} at the end; fds ${fds[1]:-?} after round 1," \
     "${fds[last]:-?} at the end; threads ${thr[1]:-?} after round 1," \
-    "${thr[last]:-?} at the end"
+    "${thr[last]:-?} after the last, ${idle_thr:-?} after" \
+    "${SOAK_IDLE:-65} s idle"
 if [ ${#fails[@]} -gt 0 ]; then
 	for f in "${fails[@]}"; do
 		echo "soak: FAIL: $f"
