@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,19 @@ main_metrics_allow(const struct sockaddr *sa)
 	return (ok);
 }
 
+/* main_loopback_net - a network inside 127.0.0.0/8 or ::1 */
+
+static int
+main_loopback_net(const struct cidr *n)
+{
+	struct in6_addr a6;
+
+	if (n->family == AF_INET)
+		return (n->addr[0] == 127 && n->prefix >= 8);
+	memcpy(&a6, n->addr, sizeof(a6));
+	return (n->prefix == 128 && IN6_IS_ADDR_LOOPBACK(&a6));
+}
+
 /*
  * main_metrics_reach - warn when metrics.listen is not on loopback but
  * metrics.allow admits loopback clients only: every scrape is refused
@@ -265,15 +279,9 @@ main_metrics_reach(const struct cfg *cf)
 	if (l == NULL || strncmp(l, "127.", 4) == 0 ||
 	    strncmp(l, "[::1]:", 6) == 0)
 		return;
-	for (i = 0; i < cf->cf_metrics_allow.n; i++) {
-		const struct cidr *n = &cf->cf_metrics_allow.v[i];
-
-		if (!(n->family == AF_INET && n->addr[0] == 127 &&
-		    n->prefix >= 8) && !(n->family == AF_INET6 &&
-		    n->prefix == 128 && n->addr[15] == 1 &&
-		    memcmp(n->addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0))
+	for (i = 0; i < cf->cf_metrics_allow.n; i++)
+		if (!main_loopback_net(&cf->cf_metrics_allow.v[i]))
 			return;
-	}
 	log_warnx("metrics.listen %s is not a loopback address, but "
 	    "metrics.allow admits loopback clients only: other scrapers are "
 	    "refused (name them in metrics.allow)", l);

@@ -411,7 +411,6 @@ mserv_trim(void)
 
 /* mserv_refuse - over the connection limit: close, say so now and then */
 
-
 static void
 mserv_refuse(int fd, unsigned long open, int max)
 {
@@ -458,6 +457,31 @@ mserv_take(int fd, int max)
 }
 
 /*
+ * mserv_serve - one connection, to its end; then unlisted and closed,
+ * and the lock is held on return
+ */
+static void
+mserv_serve(struct mserv_conn *sc)
+{
+	struct mp_ctx *ctx;
+
+	if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
+		log_warnx("NOQUEUE: out of memory for a milter connection");
+	else {
+		mserv_session(sc->sc_fd, ctx);
+		mp_end(ctx);
+		mp_ctx_free(ctx);
+	}
+	pthread_mutex_lock(&mserv_lock);
+	if ((*sc->sc_prevp = sc->sc_next) != NULL)
+		sc->sc_next->sc_prevp = sc->sc_prevp;
+	mserv_nconns--;
+	close(sc->sc_fd);
+	pthread_cond_broadcast(&mserv_gone);
+	free(sc);
+}
+
+/*
  * mserv_conn - a connection thread. It waits in accept() itself: an MTA
  * opens a milter connection for each SMTP session, and a thread that
  * accepts serves at once, where an accepting thread would have to wake
@@ -473,7 +497,6 @@ static void *
 mserv_conn(void *arg)
 {
 	struct mserv_conn *sc;
-	struct mp_ctx *ctx;
 	pthread_t th;
 	int	fd, err, max;
 
@@ -519,21 +542,7 @@ mserv_conn(void *arg)
 				    "one to end");
 		}
 		pthread_mutex_unlock(&mserv_lock);
-		if ((ctx = mp_ctx_new(mserv_filter)) == NULL)
-			log_warnx("NOQUEUE: out of memory for a milter "
-			    "connection");
-		else {
-			mserv_session(sc->sc_fd, ctx);
-			mp_end(ctx);
-			mp_ctx_free(ctx);
-		}
-		pthread_mutex_lock(&mserv_lock);
-		if ((*sc->sc_prevp = sc->sc_next) != NULL)
-			sc->sc_next->sc_prevp = sc->sc_prevp;
-		mserv_nconns--;
-		close(sc->sc_fd);
-		pthread_cond_broadcast(&mserv_gone);
-		free(sc);
+		mserv_serve(sc);
 		if (mserv_stopping || mserv_nidle >= MSERV_IDLE_MAX)
 			break;
 		mserv_nidle++;
@@ -549,7 +558,6 @@ mserv_conn(void *arg)
 	pthread_mutex_unlock(&mserv_lock);
 	return (NULL);
 }
-
 
 int
 mserv_start(const struct mp_filter *mf, int (*max_conns)(void))
@@ -619,7 +627,6 @@ mserv_stop(int wait_seconds)
 	}
 	pthread_mutex_unlock(&mserv_lock);
 }
-
 
 unsigned long
 mserv_connections(void)

@@ -219,23 +219,23 @@ static void
 test_evictions(void)
 {
 	char	sender[64], line[512], path[] = "/tmp/rl_txn_test.XXXXXX";
-	int	i, fd, keyed, said = 0, other = 0;
+	int	n, fd, saved, keyed, said = 0, other = 0;
 	FILE   *fp;
 
 	fresh();
 	if ((fd = mkstemp(path)) == -1)
 		exit(99);
 	fflush(stderr);
-	if ((i = dup(2)) == -1 || dup2(fd, 2) == -1)
+	if ((saved = dup(2)) == -1 || dup2(fd, 2) == -1)
 		exit(99);
 	log_init("rl_txn_test", 1, 0);
-	for (int n = 0; n < 3000; n++) {
+	for (n = 0; n < 3000; n++) {
 		snprintf(sender, sizeof(sender), "<a@d%d.example>", n);
 		(void)msg("alice", sender, NULL, "x", &keyed);
 	}
 	fflush(stderr);
-	dup2(i, 2);
-	close(i);
+	dup2(saved, 2);
+	close(saved);
 	if ((fp = fdopen(fd, "r")) == NULL)
 		exit(99);
 	rewind(fp);
