@@ -14,6 +14,11 @@ not_ok() {
 	echo "not ok $tap_n - $*"
 }
 
+# diag TEXT - a TAP comment line
+diag() {
+	echo "# $*"
+}
+
 # check DESC CMD... - ok when CMD exits 0; its output as comments otherwise
 check() {
 	local desc=$1 out

@@ -23,7 +23,12 @@ class Conn:
         self.s.settimeout(timeout)
 
     def send(self, cmd, data=b""):
-        self.s.sendall(packet(cmd, data))
+        """A milter that already closed (a refused connection) is not an
+        error here: the next read() says None."""
+        try:
+            self.s.sendall(packet(cmd, data))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def read(self):
         """One reply (cmd, data), or None when the milter closed."""
