@@ -48,13 +48,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "align.h"
 #include "cfg.h"
 #include "ctl.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "keys.h"
 #include "log.h"
@@ -297,7 +297,7 @@ ctl_check_dmarc(const struct cfg *cf, const struct cfg_domain *d,
 		snprintf(name, sizeof(name), "_dmarc.%s", at[i]);
 		dns_txt(cf->cf_dns, name, &ans);
 		for (j = 0; ans.status == DNS_OK && j < ans.n; j++)
-			found |= strncasecmp(ans.txt[j], "v=DMARC1", 8) == 0;
+			found |= dmarc_is_record(ans.txt[j]);
 		dns_answer_fini(&ans);
 	}
 	ctl_say(failed, found, "%s: DMARC record %s", d->cd_name,

@@ -12,10 +12,10 @@
  *	itself is ours (dns(3): cached by TTL, bounded in time);
  *	libopendmarc validates and parses the record. dmarc_is_record()
  *	tells whether a TXT string is a DMARC record at all ("v=DMARC1"
- *	first, RFC 7489 section 6.6.3). dmarc_parse() fills rec with p, sp
- *	(p when absent), adkim and aspf (relaxed when absent) and pct (100
- *	when absent); domain is where the record was found, org the From
- *	domain's organizational domain.
+ *	first, RFC 7489 section 6.6.3; "V" too, as the ABNF reads).
+ *	dmarc_parse() fills rec with p, sp (p when absent), adkim and aspf
+ *	(relaxed when absent) and pct (100 when absent); domain is where
+ *	the record was found, org the From domain's organizational domain.
  * OWNERSHIP
  *	Nothing is kept: a policy context lives only inside dmarc_parse().
  * DIAGNOSTICS
@@ -27,7 +27,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include <opendmarc/dmarc.h>
 
@@ -40,7 +39,8 @@ dmarc_is_record(const char *txt)
 {
 	while (*txt == ' ' || *txt == '\t')
 		txt++;
-	if (strncmp(txt, "v", 1) != 0)
+	/* an ABNF literal: the tag name is case-insensitive, DMARC1 not */
+	if (*txt != 'v' && *txt != 'V')
 		return (0);
 	txt++;
 	while (*txt == ' ' || *txt == '\t')
