@@ -173,6 +173,7 @@ struct cfg {
 	int	cf_max_conns;		/* MTA connections at once */
 	int	cf_max_msgs_conn;	/* messages per SMTP session, 0: any */
 	int	cf_defer_refusals;	/* no replies before end of message */
+	int	cf_strip_inbound;	/* inbound: delete control headers */
 	int	cf_debug;
 	/* signing { } */
 	char	*cf_canon;

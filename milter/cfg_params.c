@@ -124,6 +124,11 @@ const struct cfg_param cfg_params[] = {
 	IN(cfg, cf_defer_refusals), 0,
 	"answer the MTA only at end of message (one round trip); a "
 	"refusal at MAIL or RCPT is then given there, for the whole message"},
+	{"milter", "strip_inbound", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg, cf_strip_inbound), 0,
+	"delete client copies of X-Egress-Route and X-Egress-DMARC from mail "
+	"that is not outbound too (it is then let go at end of headers, or "
+	"at end of message when there was a copy); false: at MAIL FROM"},
 	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
 	IN(cfg, cf_shutdown_timeout), 0,
 	"seconds SIGTERM waits for messages in flight to finish"},

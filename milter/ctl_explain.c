@@ -159,10 +159,13 @@ ctl_explain(struct cfg *cf, int argc, char **argv)
 	}
 	snprintf(sender, sizeof(sender), "<%s>", m.mailfrom);
 	v = policy_envfrom(tx, sender, m.login);
-	printf("client: %s, login: %s\nMAIL FROM: %s\n", c->c_addrstr,
+	if (tx->t_inbound)
+		v = VERDICT_PASS;
+	printf("client: %s, login: %s\nMAIL FROM: %s%s\n", c->c_addrstr,
 	    m.login ? m.login : "-", v == VERDICT_CONTINUE ? "accepted" :
 	    v == VERDICT_PASS ? "not outbound: passed untouched" :
-	    tx->t_reason);
+	    tx->t_reason, tx->t_inbound ? " but for client copies of "
+	    "control headers" : "");
 	for (i = 0; v == VERDICT_CONTINUE && i < m.nrcpt; i++) {
 		snprintf(sender, sizeof(sender), "<%s>", m.rcpt[i]);
 		printf("RCPT TO %s: %s\n", m.rcpt[i], policy_envrcpt(tx,

@@ -328,7 +328,9 @@ mlfi_header(struct mp_ctx *ctx, char *name, char *value)
 		    mlfi_broken(ctx, "header"));
 	if (c->c_txn->t_pending)
 		return (MP_NOREPLY);	/* refused already; said at eoh */
-	if (!c->c_leadspc && asprintf(&spaced, " %s", value) == -1)
+	if (c->c_txn->t_inbound)	/* only counted, never kept */
+		v = policy_header(c->c_txn, name, value);
+	else if (!c->c_leadspc && asprintf(&spaced, " %s", value) == -1)
 		v = txn_refuse(c->c_txn, c->c_cfg->cf_on_error, "4.3.0",
 		    "internal error (out of memory)");
 	else
@@ -490,7 +492,7 @@ mlfi_eom(struct mp_ctx *ctx)
 			    "4.3.0", "internal error while changing the message");
 		else
 			v = VERDICT_PASS;
-		if (v == VERDICT_PASS && !tx->t_unsigned)
+		if (v == VERDICT_PASS && !tx->t_unsigned && !tx->t_inbound)
 			tx->t_action = tx->t_hold ? "hold" : "accept";
 		if (v == VERDICT_PASS)
 			rl_commit(tx);

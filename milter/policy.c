@@ -149,7 +149,10 @@ policy_envfrom(struct txn *tx, const char *sender, const char *login)
 	} else {
 		tx->t_action = "pass";
 		snprintf(tx->t_reason, sizeof(tx->t_reason), "not outbound");
-		return (VERDICT_PASS);
+		if (!cf->cf_strip_inbound)
+			return (VERDICT_PASS);
+		tx->t_inbound = 1;	/* only client control headers go */
+		return (VERDICT_CONTINUE);
 	}
 	tx->t_rl_early = tx->t_tenant != NULL;
 	if (bad_sender)
@@ -168,6 +171,8 @@ policy_envrcpt(struct txn *tx, const char *rcpt)
 	enum verdict v;
 
 	tx->t_nrcpt++;
+	if (tx->t_inbound)
+		return (VERDICT_CONTINUE);
 	if ((bare = policy_bare_address(rcpt)) == NULL)
 		return (txn_refuse(tx, tx->t_conn->c_cfg->cf_on_error, "4.3.0",
 		    "internal error (out of memory)"));
@@ -203,12 +208,16 @@ policy_header(struct txn *tx, const char *name, const char *value)
 	int	rc, i;
 
 	if (tx->t_hdrs.hl_count + tx->t_control[0] + tx->t_control[1] >=
-	    (size_t)cf->cf_max_headers)
+	    (size_t)cf->cf_max_headers) {
+		if (tx->t_inbound && policy_control_index(name) < 0)
+			return (VERDICT_CONTINUE);	/* not ours to cap */
 		rc = HDR_ERR_COUNT;
-	else if ((i = policy_control_index(name)) >= 0) {
+	} else if ((i = policy_control_index(name)) >= 0) {
 		tx->t_control[i]++;	/* a client's copy: removed at eom */
 		return (VERDICT_CONTINUE);
-	} else if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
+	} else if (tx->t_inbound)
+		return (VERDICT_CONTINUE);	/* no copies kept */
+	else if ((rc = hdr_list_add(&tx->t_hdrs, name, value)) == 0)
 		return (VERDICT_CONTINUE);
 	if (rc == HDR_ERR_NOMEM)
 		return (txn_refuse(tx, cf->cf_on_error, "4.3.0",
@@ -467,6 +476,9 @@ policy_eoh(struct txn *tx)
 	enum verdict v;
 	size_t	i, n;
 
+	if (tx->t_inbound)		/* the body only when a copy goes */
+		return (tx->t_control[0] + tx->t_control[1] > 0 ?
+		    VERDICT_CONTINUE : VERDICT_PASS);
 	if (tx->t_unsigned)
 		return (policy_eoh_unsigned(tx));
 	if ((v = policy_check_from(tx)) != VERDICT_CONTINUE)
@@ -544,7 +556,11 @@ policy_eom(struct txn *tx)
 			    "4.3.0", "internal error while signing"));
 		}
 	}
-	if (!tx->t_unsigned)
+	if (tx->t_inbound)
+		snprintf(tx->t_reason, sizeof(tx->t_reason), "not outbound; "
+		    "%zu client control header(s) removed", tx->t_control[0] +
+		    tx->t_control[1]);
+	else if (!tx->t_unsigned)
 		tx->t_action = tx->t_hold ? "hold" : "accept";
 	return (VERDICT_CONTINUE);
 }

@@ -48,6 +48,7 @@ struct txn {
 	size_t	t_nsigs;
 	size_t	t_control[2];		/* client copies of our headers */
 	int	t_unsigned;		/* refused with action accept */
+	int	t_inbound;		/* not outbound: control headers only */
 	/* the DMARC preflight */
 	int	t_checked;		/* preflight ran */
 	struct align_result t_align;

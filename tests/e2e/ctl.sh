@@ -128,6 +128,12 @@ rig_check "explain: an unknown login is refused, with the reply" explain 1 \
     -l mallory -f m@good.example -F m@good.example -r a@dest.example
 rig_check "  the reply names the login" \
     said '^MAIL FROM: login mallory may not send through this relay$'
+rig_check "explain: an external client without a login is not outbound" \
+    explain 0 -i 198.51.100.7 -f someone@elsewhere.example \
+    -F someone@elsewhere.example -r a@good.example
+rig_check "  passed, but for control headers (milter.strip_inbound)" \
+    said '^MAIL FROM: not outbound: passed untouched but for client copies of control headers$'
+rig_check "  outcome pass" said '^outcome: pass: not outbound$'
 
 write_conf "$RIG_DIR/all.conf" good bad stale
 rig_check "dns-check: problems -> exit 1" dns_check "$RIG_DIR/all.conf" 1

@@ -100,15 +100,19 @@ else
 	    test $((after - before)) -lt 8192
 fi
 
-# --- inbound mail (no login, external client) passes untouched
+# --- inbound mail (no login, external client) passes untouched, but for
+# a client's copy of a control header (milter.strip_inbound)
 rig_check "inbound message accepted" rig_send --xclient ADDR=198.51.100.7 \
     --from someone@elsewhere.example --h-From someone@elsewhere.example \
-    --header "Subject: inbound"
+    --header "Subject: inbound" --header "X-Egress-DMARC: pass (forged)"
 rig_check "delivered" rig_sink_wait 6
 rig_check "inbound: no signature added" eval 'em_message inbound \
     "$RIG_DIR/inbound.eml" && [ "$(rig_sig_count "$RIG_DIR/inbound.eml")" -eq 0 ]'
+rig_check "inbound: the forged X-Egress-DMARC is removed" \
+    eval '! grep -qi "^X-Egress-DMARC:" "$RIG_DIR/inbound.eml" &&
+    grep -q "^Subject: inbound" "$RIG_DIR/inbound.eml"'
 rig_check "inbound: logged as passed, not outbound" \
-    em_log_has 'client=198.51.100.7 .*action=pass signed=none reason="not outbound"'
+    em_log_has 'client=198.51.100.7 .*action=pass signed=none reason="not outbound; 1 client control header\(s\) removed"'
 
 # --- milter down: 4xx, nothing delivered; back up: the retry is signed
 em_sane

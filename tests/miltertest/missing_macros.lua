@@ -1,7 +1,8 @@
 -- missing_macros: no {auth_authen} and no {i} from the MTA
 --
 -- 1. external client 192.0.2.1, no macro at all: not outbound, so the
---    message is passed untouched (ACCEPT at MAIL FROM).
+--    message is passed untouched (with milter.strip_inbound, the
+--    default, ACCEPT at end of headers: it had no control header).
 -- 2. internal client 127.0.0.1, no login, From acme.example: the tenant
 --    is the owner of the From domain, so it is signed.
 -- 3. internal client, {i} only sent at end of message (SMFIC_BODYEOB
@@ -11,12 +12,16 @@ dofile(MT_DIR .. "/_lib.lua")
 
 -- 1
 local conn = open("192.0.2.1")
-mail(conn, "<someone@elsewhere.example>", SMFIR_ACCEPT)
+mail(conn, "<someone@elsewhere.example>", SMFIR_CONTINUE)
+message_headers(conn, "someone@elsewhere.example", "inbound")
+eoh(conn, SMFIR_ACCEPT)
 mt.disconnect(conn)
 
 -- 1b: an external client is passed even when its From is a tenant's
 conn = open("192.0.2.1")
-mail(conn, "<alice@acme.example>", SMFIR_ACCEPT)
+mail(conn, "<alice@acme.example>", SMFIR_CONTINUE)
+message_headers(conn, "alice@acme.example", "inbound, a tenant's From")
+eoh(conn, SMFIR_ACCEPT)
 mt.disconnect(conn)
 
 -- 2
