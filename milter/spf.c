@@ -18,6 +18,8 @@
  *	postmaster@helo is checked, RFC 7208 section 2.4) for the egress
  *	address ip (IPv4 or IPv6 text) as a receiver would see it.
  *
+ *	An exp= explanation is never looked up (spf_no_exp() says why).
+ *
  *	The resolver's timeout bounds each lookup (main.c sets RES_OPTIONS
  *	from alignment.dns_timeout_ms at startup; a reload does not change
  *	it); a lookup that fails is temperror, never pass.
@@ -51,23 +53,67 @@ struct spf {
 	SPF_dns_server_t *sp_dns;	/* cache over the resolver */
 };
 
+/*
+ * spf_no_exp - the explanation of a failing record, never looked up
+ *
+ * Nothing here uses it, and libspf2 1.2.10 as Debian 12 ships it compiles
+ * the TXT record that exp= names into a fixed stack buffer it can overrun
+ * (found by tests/fuzz/deep.sh; the input is corpus/spf/exp-overflow):
+ * whoever writes the sender domain's records could crash the daemon. A
+ * resolver layer's get_exp hook replaces the lookup and the compilation.
+ */
+static SPF_errcode_t
+spf_no_exp(SPF_server_t *server, const char *domain, char **buf,
+    size_t *buflen)
+{
+	static const char text[] = "explanation not looked up";
+	char   *p;
+
+	(void)server;
+	(void)domain;
+	if (*buf == NULL || *buflen < sizeof(text)) {
+		if ((p = realloc(*buf, sizeof(text))) == NULL)
+			return (SPF_E_NO_MEMORY);
+		*buf = p;
+		*buflen = sizeof(text);
+	}
+	memcpy(*buf, text, sizeof(text));
+	return (SPF_E_SUCCESS);
+}
+
+/* spf_over - a server over dns (which it then owns), or NULL */
+
+static struct spf *
+spf_over(SPF_dns_server_t *dns)
+{
+	struct spf *sp;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		SPF_dns_free(dns);
+		return (NULL);
+	}
+	sp->sp_dns = dns;
+	dns->get_exp = spf_no_exp;
+	if ((sp->sp_server = SPF_server_new_dns(dns, 0)) == NULL) {
+		SPF_dns_free(dns);
+		free(sp);
+		return (NULL);
+	}
+	return (sp);
+}
+
 /* spf_new - one caching libspf2 server */
 
 struct spf *
 spf_new(void)
 {
-	struct spf *sp;
+	SPF_dns_server_t *resolv, *cache;
 
-	SPF_dns_server_t *resolv;
-
-	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+	if ((resolv = SPF_dns_resolv_new(NULL, NULL, 0)) == NULL)
 		return (NULL);
-	if ((resolv = SPF_dns_resolv_new(NULL, NULL, 0)) == NULL ||
-	    (sp->sp_dns = SPF_dns_cache_new(resolv, NULL, 0,
-	    SPF_CACHE_BITS)) == NULL) {
-		if (resolv != NULL)
-			SPF_dns_free(resolv);
-		free(sp);
+	if ((cache = SPF_dns_cache_new(resolv, NULL, 0, SPF_CACHE_BITS)) ==
+	    NULL) {
+		SPF_dns_free(resolv);
 		return (NULL);
 	}
 	/*
@@ -75,13 +121,8 @@ spf_new(void)
 	 * would keep a recovered resolver's answers away for as long: keep
 	 * records for their own TTL and errors not at all.
 	 */
-	SPF_dns_cache_set_ttl(sp->sp_dns, 0, 0, 0, 0);
-	if ((sp->sp_server = SPF_server_new_dns(sp->sp_dns, 0)) == NULL) {
-		SPF_dns_free(sp->sp_dns);
-		free(sp);
-		return (NULL);
-	}
-	return (sp);
+	SPF_dns_cache_set_ttl(cache, 0, 0, 0, 0);
+	return (spf_over(cache));
 }
 
 /* spf_free - free the server and its cache */

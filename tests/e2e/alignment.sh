@@ -44,6 +44,7 @@ CONF_END
 		tenant kim kappa.example
 		tenant lee lambda.example
 		tenant max mu.example
+		tenant nina nu.example
 		echo ");"
 	} | sed '$!b; s/},$/}/' >"$RIG_DIR/em.conf"
 	# the last tenant entry must not end with a comma
@@ -89,12 +90,17 @@ rig_dns_txt lambda.example "v=spf1 -all"
 # mu: looked up only while the DNS server is down, then after it is back.
 rig_dns_txt _dmarc.mu.example "v=DMARC1; p=reject"
 rig_dns_txt mu.example "v=spf1 -all"
+# nu: an SPF record whose exp= names itself; compiled as explanation text
+# it overruns a stack buffer in libspf2 1.2.10 as Debian 12 ships it (a
+# fuzzer's input, tests/fuzz/corpus/spf/exp-overflow: its second line)
+rig_dns_txt _dmarc.nu.example "v=DMARC1; p=reject"
+rig_dns_txt nu.example "$(sed -n 2p "$RIG_LIB_DIR/../fuzz/corpus/spf/exp-overflow")"
 
 # Receivers (and Mail::DMARC) may require the From domain to exist.
 for d in acme.example news.acme.example beta.example gamma.example \
     delta.example epsilon.example eta.example zeta.example example.co.uk \
     shop.example.co.uk theta.example iota.example kappa.example \
-    lambda.example mu.example; do
+    lambda.example mu.example nu.example; do
 	rig_dns_a "$d" 192.0.2.80
 done
 
@@ -207,7 +213,18 @@ rig_check "logged dmarc=fail policy=none, accepted" \
     summary_has 'from=lambda\.example .*action=accept .*dmarc=fail policy=none'
 rig_check "Mail::DMARC agrees" agrees lambda.example lambda.example lambda.example fail
 
-# 9. the DNS server goes away: temperror, never pass; nothing lost
+# 9. a hostile SPF record: a verdict, and the daemon lives on (the
+# explanation it names is never looked up)
+rig_check_fails "exp= text that overran libspf2: refused by the preflight" \
+    send nina nu.example exp-overflow
+rig_check "  with its verdict, not a milter failure" \
+    reply_has '^550 5\.7\.26 DMARC would fail at the receiver \(p=reject\): SPF of nu\.example'
+rig_check "logged with an SPF result" \
+    summary_has 'from=nu\.example .*dmarc=[a-z]+ policy=reject spf=[a-z]+'
+rig_check "the milter still runs: the next message passes" \
+    send alice acme.example after-exp
+
+# 10. the DNS server goes away: temperror, never pass; nothing lost
 rig_dns_outage
 rig_check_fails "DNS down, uncached domain: refused for now" send max mu.example dnsdown
 rig_check "451 4.4.3 temporary" reply_has '^451 4\.4\.3 DMARC preflight: '

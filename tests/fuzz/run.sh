@@ -9,8 +9,15 @@
 # FUZZ_SECS) on a copy of its seed corpus in corpus/NAME, so the committed
 # corpus does not change. A crash, leak or sanitizer report fails the run:
 # the input is kept in BUILDDIR/fuzz/NAME/ (add it to corpus/NAME as a
-# regression input once fixed). Prints one "ok" / "not ok" line per harness
-# and "N passed, N failed". lsan.supp names leaks of third-party code.
+# regression input once fixed). dict/NAME.dict, when there is one, gives
+# libFuzzer the tokens of the format. FUZZ_ONLY="fuzz_a fuzz_b" runs only
+# those harnesses. Prints one "ok" / "not ok" line per harness and
+# "N passed, N failed". lsan.supp names leaks of third-party code.
+#
+# The third-party libraries (libspf2, libopendmarc, hiredis) are Debian's,
+# not instrumented: libFuzzer sees no coverage inside them, and ASan only
+# what passes through its interceptors. tests/fuzz/deep.sh fuzzes them
+# instrumented, from their upstream sources.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -40,10 +47,21 @@ failed=0
 for src in "$here"/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	corpus=${name#fuzz_}
+	case " ${FUZZ_ONLY:-$name} " in
+	*" $name "*) ;;
+	*) continue ;;
+	esac
 	bin=$out/$name
 	log=$out/$name.log
+	# a harness that #includes a core source (to reach its statics)
+	# is built without that file's own copy
+	own=$(sed -n 's|^#include "\([a-z_]*\.c\)"$|\1|p' "$src")
+	srcs=$core
+	for f in $own; do
+		srcs=$(echo "$srcs" | grep -v "/$f\$")
+	done
 	# shellcheck disable=SC2086
-	if ! $cc $flags -DHAVE_CONFIG_H -o "$bin" "$src" $core $libs \
+	if ! $cc $flags -DHAVE_CONFIG_H -o "$bin" "$src" $srcs $libs \
 	    >"$out/$name.build" 2>&1; then
 		echo "not ok - $name: build failed"
 		tail -20 "$out/$name.build" | sed 's/^/#   /'
@@ -53,9 +71,12 @@ for src in "$here"/fuzz_*.c; do
 	rm -rf "$out/$name.corpus" "$out/$name.crash"
 	mkdir -p "$out/$name.corpus" "$out/$name.crash"
 	cp "$here/corpus/$corpus"/* "$out/$name.corpus/" 2>/dev/null
+	dict=
+	[ -f "$here/dict/$corpus.dict" ] && dict=-dict=$here/dict/$corpus.dict
+	# shellcheck disable=SC2086
 	if ASAN_OPTIONS=detect_leaks=1 \
 	    LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
-	    "$bin" -max_total_time="$secs" \
+	    "$bin" -max_total_time="$secs" $dict \
 	    -max_len=4096 -timeout=10 -artifact_prefix="$out/$name.crash/" \
 	    "$out/$name.corpus" >"$log" 2>&1; then
 		echo "ok - $name: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | head -1)s"
