@@ -18,12 +18,7 @@ CONF
 # max_connections + 64 (the hard limit allows it).
 (ulimit -Sn 32 && exec "$bin" -f -c "$dir/c.conf") >"$dir/log" 2>&1 &
 pid=$!
-for _ in $(seq 1 50); do
-	[ -S "$dir/m.sock" ] && break
-	sleep 0.1
-done
-if [ -S "$dir/m.sock" ]; then ok "the milter listens"
-else not_ok "the milter listens"; sed 's/^/#   /' "$dir/log"; fi
+mclient_listens "$dir/m.sock" "" "$dir/log"
 soft=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
 if [ "$soft" = 66 ]; then ok "soft limit of open files raised to 66"
 else not_ok "soft limit of open files raised to 66 (got $soft)"; fi

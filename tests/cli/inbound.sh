@@ -29,12 +29,7 @@ for name in strip keep; do
 	pids+=($!)
 done
 for name in strip keep; do
-	for _ in $(seq 1 50); do
-		[ -S "$dir/$name.sock" ] && break
-		sleep 0.1
-	done
-	if [ -S "$dir/$name.sock" ]; then ok "$name: the milter listens"
-	else not_ok "$name: the milter listens"; sed 's/^/#   /' "$dir/$name.log"; fi
+	mclient_listens "$dir/$name.sock" "$name: " "$dir/$name.log"
 done
 
 PYTHONPATH=$src/tests/tools "$py" - "$dir" >"$dir/out" 2>&1 <<'PY'
@@ -86,9 +81,13 @@ def kinds(got):
 forged = [(b"X-Egress-Route", b"acme_1"), (b"From", b"u@elsewhere.example"),
           (b"X-EGRESS-DMARC", b"pass (forged)"), (b"Subject", b"hi"),
           (b"x-egress-dmarc", b"pass (again)")]
-c = Conn(d + "/strip.sock")
-r = c.negotiate()
-flags = struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
+def connect(name):
+    """A negotiated connection to $dir/name.sock, and the flags agreed."""
+    c = Conn(d + "/" + name + ".sock")
+    r = c.negotiate()
+    return c, struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
+
+c, flags = connect("strip")
 
 mail, got = message(c, flags, b"192.0.2.7", forged)
 check(mail == (b"c", b""), "strip: inbound MAIL answered continue (%r)" %
@@ -135,9 +134,7 @@ check(got and got[-1] is not None and got[-1][0] == b"y" and
       "deleted (%r)" % (got[-1:],))
 c.close()
 
-c = Conn(d + "/keep.sock")
-r = c.negotiate()
-flags = struct.unpack(">III", r[1])[2] if r and r[0] == b"O" else 0
+c, flags = connect("keep")
 mail, got = message(c, flags, b"192.0.2.7", forged)
 check(mail == (b"a", b""), "keep: inbound accepted at MAIL FROM (%r)" %
       (mail,))

@@ -38,3 +38,15 @@ mclient_relay() {
 	done <"$1"
 	grep -q 'ok ' "$1" || not_ok "the protocol client ran"
 }
+
+# mclient_listens SOCKET LABEL LOG: wait up to 5 s for the unix SOCKET;
+# "LABEL: the milter listens" is a check (LOG shown when it fails)
+mclient_listens() {
+	local _
+	for _ in $(seq 1 50); do
+		[ -S "$1" ] && break
+		sleep 0.1
+	done
+	if [ -S "$1" ]; then ok "$2the milter listens"
+	else not_ok "$2the milter listens"; sed 's/^/#   /' "$3"; fi
+}

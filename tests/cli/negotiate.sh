@@ -50,12 +50,7 @@ for name in plain limited fromonly deferred tcp; do
 	pids+=($!)
 done
 for name in plain limited fromonly deferred; do
-	for _ in $(seq 1 50); do
-		[ -S "$dir/$name.sock" ] && break
-		sleep 0.1
-	done
-	if [ -S "$dir/$name.sock" ]; then ok "$name: the milter listens"
-	else not_ok "$name: the milter listens"; sed 's/^/#   /' "$dir/$name.log"; fi
+	mclient_listens "$dir/$name.sock" "$name: " "$dir/$name.log"
 done
 for _ in $(seq 1 50); do
 	(exec 3<>/dev/tcp/127.0.0.1/10037) 2>/dev/null && break
