@@ -39,7 +39,10 @@
  *	system (malloc_trim(), at most once a second).
  *	Past max_conns() open connections (asked at each accept) a new one
  *	is closed at once and the MTA applies its milter_default_action;
- *	the event is logged at most once a minute.
+ *	the event is logged at most once a minute. When accept() is short
+ *	of descriptors or memory (EMFILE, ENFILE, ENOMEM, ENOBUFS), the
+ *	connection waits in the backlog and the thread tries again after
+ *	100 ms; that too is logged at most once a minute, with a count.
  *
  *	mserv_stop() stops accepting (shutdown(2) of the listening socket,
  *	which also wakes the threads in accept()), removes a unix socket
@@ -409,6 +412,27 @@ mserv_trim(void)
 #endif
 }
 
+/*
+ * mserv_shortage - accept() is short of descriptors or memory: count it;
+ * the count to report, at most once a minute, else 0 (mserv_lock held)
+ */
+static unsigned long
+mserv_shortage(void)
+{
+	static time_t last;
+	static unsigned long n;
+	unsigned long said;
+	time_t	now = time(NULL);
+
+	n++;
+	if (now - last < 60)
+		return (0);
+	last = now;
+	said = n;
+	n = 0;
+	return (said);
+}
+
 /* mserv_refuse - over the connection limit: close, say so now and then */
 
 static void
@@ -498,7 +522,8 @@ mserv_conn(void *arg)
 {
 	struct mserv_conn *sc;
 	pthread_t th;
-	int	fd, err, max;
+	unsigned long say;
+	int	fd, err, max, shortage;
 
 	(void)arg;
 	for (;;) {
@@ -517,13 +542,18 @@ mserv_conn(void *arg)
 			    mserv_nidle > 0)
 				break;		/* idle long enough */
 			mserv_nidle++;
+			shortage = err == EMFILE || err == ENFILE ||
+			    err == ENOMEM || err == ENOBUFS;
+			say = shortage ? mserv_shortage() : 0;
 			pthread_mutex_unlock(&mserv_lock);
-			if (err == EMFILE || err == ENFILE || err == ENOMEM ||
-			    err == ENOBUFS) {
+			if (say > 0) {
 				errno = err;
-				log_warn("accept on the milter socket");
-				usleep(100000);
+				log_warn("accept on the milter socket (%lu "
+				    "time(s) since the last report; the MTA's "
+				    "connection waits in the backlog)", say);
 			}
+			if (shortage)
+				usleep(100000);
 			continue;
 		}
 		if ((sc = mserv_take(fd, max)) == NULL) {
