@@ -11,9 +11,11 @@
  * DESCRIPTION
  *	The only file that includes <spf2/spf.h>. spf_new() makes a libspf2
  *	server over its caching DNS layer, shared by all threads: answers
- *	are kept for their TTL, lookup errors are not kept at all (libspf2
- *	would otherwise keep answering temperror after the resolver is
- *	back). spf_check() evaluates the MAIL FROM identity sender
+ *	are kept for their TTL, lookup errors only until the end of the
+ *	second they happened in (libspf2 would otherwise keep answering
+ *	temperror for 30 minutes after the resolver is back; it expires an
+ *	entry at TTL + time(NULL), in whole seconds, so TTL 0 is the rest
+ *	of that second). spf_check() evaluates the MAIL FROM identity sender
  *	(an address; "" for the null sender, when the HELO identity
  *	postmaster@helo is checked, RFC 7208 section 2.4) for the egress
  *	address ip (IPv4 or IPv6 text) as a receiver would see it.
@@ -119,7 +121,8 @@ spf_new(void)
 	/*
 	 * libspf2 caches lookup errors for a long time by default, which
 	 * would keep a recovered resolver's answers away for as long: keep
-	 * records for their own TTL and errors not at all.
+	 * records for their own TTL and errors for TTL 0 (the rest of the
+	 * current second: libspf2 compares whole seconds).
 	 */
 	SPF_dns_cache_set_ttl(cache, 0, 0, 0, 0);
 	return (spf_over(cache));

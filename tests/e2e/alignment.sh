@@ -230,7 +230,7 @@ rig_check_fails "DNS down, uncached domain: refused for now" send max mu.example
 rig_check "451 4.4.3 temporary" reply_has '^451 4\.4\.3 DMARC preflight: '
 rig_check "logged dmarc=temperror" summary_has 'action=tempfail .*dmarc=temperror'
 rig_dns_start >/dev/null
-sleep 2	# errors are not cached, but a lookup made this second may be
+sleep 2	# libspf2 keeps an error until the end of the second it happened in
 rig_check "DNS back: the retry gets its real verdict" \
     eval '! send max mu.example dnsdown && reply_has "^550 5\.7\.26"'
 em_sane
