@@ -19,11 +19,16 @@
  *	verdict. policy_envfrom() decides whether the message is outbound
  *	(an authenticated login, a tenant network, or an internal network)
  *	and, when the login or network names the tenant, that the envelope
- *	sender's domain belongs to it; other mail is passed untouched.
+ *	sender's domain belongs to it. Other mail (inbound) is passed at
+ *	once when milter.strip_inbound is off; else it is marked t_inbound
+ *	and followed only to count client copies of the control headers:
+ *	policy_eoh() passes it when there is none, and the copies are
+ *	deleted at end of message (nothing is signed, routed or limited).
  *	policy_envrcpt() checks the rate limits known at RCPT: its
  *	VERDICT_TEMPFAIL refuses that recipient only.
  *	policy_header() keeps a bounded copy of each header and counts
- *	client copies of our control header, all removed at end of message. policy_eoh()
+ *	client copies of our control headers, all removed at end of
+ *	message. policy_eoh()
  *	checks the From header (exactly one, one address, parseable), that
  *	the tenant owns its domain (for internal networks the owner of the
  *	From domain is the tenant), and starts one signer per key of the
