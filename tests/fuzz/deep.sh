@@ -9,11 +9,12 @@
 # builds them from (the .orig tarballs on deb.debian.org), compiles them
 # with -fsanitize=fuzzer-no-link,address,undefined, links fuzz_spf and
 # fuzz_dmarc against them and fuzzes each for SECONDS (default 600) in
-# fork mode, so a crash does not end the run. Upstream lacks some of
-# Debian's security patches (libspf2: CVE-2021-20314, CVE-2021-33912,
-# CVE-2021-33913), so those crashes come back within seconds; every crash
-# input and the whole corpus are then replayed against Debian's own
-# libraries, built without sanitizers (replay.c), under valgrind. What
+# fork mode, so a crash does not end the run. Upstream lacks Debian's
+# patches (libspf2 1.2.10-7.1: CVE-2021-20314, a "sanity check for
+# sprintf", the reverse macro fix), so such crashes come back within
+# seconds; every crash input and the whole corpus are then replayed
+# against Debian's own libraries, built without sanitizers (replay.c),
+# under valgrind. What
 # valgrind reports there is a finding; the upstream-only crashes are
 # counted and kept. libopendmarc gets Debian's cleanup-buflen.patch (an
 # off-by-one in opendmarc_util_cleanup(), a stack read valgrind would not
