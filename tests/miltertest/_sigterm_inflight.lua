@@ -13,8 +13,10 @@ header(conn, "Subject", "in flight")
 eoh(conn)
 body(conn, "first half\r\n")
 check(os.execute("kill -TERM " .. MILTER_PID), "kill -TERM failed")
-os.execute("sleep 1")
 body(conn, "second half\r\n")
 eom(conn, SMFIR_ACCEPT)
 expect_signed(conn, "acme.example", ACME_SIGS)
-mt.disconnect(conn)
+-- Once no message is in flight the stopping milter shuts every connection
+-- down, possibly before our QUIT: its write may fail (run.sh ignores
+-- SIGPIPE for this script). The message is done; that is not an error.
+pcall(mt.disconnect, conn)
