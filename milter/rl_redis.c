@@ -103,6 +103,7 @@
 #define RL_REDIS_NUMLEN		24		/* "%lld" and a NUL */
 #define RL_REDIS_ERRLEN		256
 #define RL_REDIS_SHALEN		41		/* hex and a NUL */
+#define RL_REDIS_ELEMENTS_MAX	64		/* in one reply array */
 #define RL_REDIS_ROL(x, n)	((uint32_t)((x) << (n) | (x) >> (32 - (n))))
 
 enum rl_redis_script {
@@ -723,6 +724,47 @@ rl_redis_fail(struct rl_redis *r, int probe, const char *err)
 	}
 }
 
+/*
+ * rl_redis_array - hiredis's array constructor, for at most
+ * RL_REDIS_ELEMENTS_MAX elements: our replies have two, and hiredis 0.14
+ * otherwise allocates whatever count a server sends ("*285477587" is
+ * 2.3 GB at once; found by fuzz_redis). NULL makes the reply an error.
+ */
+static const redisReplyObjectFunctions *rl_redis_fn0;
+static redisReplyObjectFunctions rl_redis_fn;
+static pthread_once_t rl_redis_fn_once = PTHREAD_ONCE_INIT;
+static redisReader *rl_redis_fn_from;
+
+static void *
+rl_redis_array(const redisReadTask *task, int elements)
+{
+	if (elements < 0 || elements > RL_REDIS_ELEMENTS_MAX)
+		return (NULL);
+	return (rl_redis_fn0->createArray(task, elements));
+}
+
+static void
+rl_redis_fn_init(void)
+{
+	rl_redis_fn0 = rl_redis_fn_from->fn;
+	rl_redis_fn = *rl_redis_fn0;
+	rl_redis_fn.createArray = rl_redis_array;
+}
+
+/* rl_redis_limit - bound the arrays a reader builds */
+
+static void
+rl_redis_limit(redisReader *rd)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&lock);
+	rl_redis_fn_from = rd;
+	(void)pthread_once(&rl_redis_fn_once, rl_redis_fn_init);
+	pthread_mutex_unlock(&lock);
+	rd->fn = &rl_redis_fn;
+}
+
 /* rl_redis_open - connect, set timeouts and keepalive, AUTH, SELECT */
 
 static redisContext *
@@ -740,6 +782,8 @@ rl_redis_open(const struct rl_redis *r, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
+	if (ctx->err == 0)
+		rl_redis_limit(ctx->reader);
 	if (ctx->err != 0 || redisSetTimeout(ctx, r->rr_tv) != REDIS_OK ||
 	    (r->rr_path == NULL && redisEnableKeepAlive(ctx) != REDIS_OK)) {
 		rl_redis_ctx_err(ctx, err, errlen);

@@ -7,6 +7,7 @@
  * it out of the core sources) to reach its reply checks. The input is
  * fed to the reader in two pieces, as a socket may deliver it; every
  * whole reply is checked against n buckets (n from the input's length).
+ * The reader's array sizes are bounded as rl_redis_open() bounds them.
  * What is checked: a reply that is not {-1, 0} or {index < n, retry > 0}
  * is RL_DOWN, and the error text is a terminated string of printable
  * octets; abort() is a crash for libFuzzer.
@@ -64,6 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((rd = redisReaderCreate()) == NULL)
 		return (0);
+	rl_redis_limit(rd);		/* as rl_redis_open() */
 	if (redisReaderFeed(rd, (const char *)data, cut) == REDIS_OK &&
 	    redisReaderFeed(rd, (const char *)data + cut, size - cut) ==
 	    REDIS_OK)
