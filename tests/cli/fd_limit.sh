@@ -50,12 +50,7 @@ def message(c):
     c.send(b"N")
     c.send(b"B", b"hello\r\n")
     c.send(b"E")
-    got = []
-    while True:
-        r = c.read()
-        got.append(r)
-        if r is None or r[0] not in (b"h", b"i", b"m", b"-"):
-            break
+    got = c.eom_replies()
     return (any(g and g[0] == b"i" and b"DKIM-Signature" in g[1]
                 for g in got) and got[-1] is not None and
             got[-1][0] in (b"a", b"c"))

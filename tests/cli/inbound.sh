@@ -57,12 +57,7 @@ def message(c, flags, addr, headers, sender=b"<u@example.com>"):
     c.send(b"N")
     c.send(b"B", b"hello\r\n")
     c.send(b"E")
-    got = []
-    while True:
-        r = c.read()
-        got.append(r)
-        if r is None or r[0] not in (b"h", b"i", b"m", b"-"):
-            return mail, got
+    return mail, c.eom_replies()
 
 def deleted(got):
     """The header deletions asked for: (name, index) pairs."""

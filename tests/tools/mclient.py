@@ -51,6 +51,16 @@ class Conn:
             buf += chunk
         return buf
 
+    def eom_replies(self):
+        """After end of message: the modifications and the final reply
+        (the last item; None when the milter closed), in order."""
+        got = []
+        while True:
+            r = self.read()
+            got.append(r)
+            if r is None or r[0] not in (b"h", b"i", b"m", b"-"):
+                return got
+
     def negotiate(self, actions=0x1FF, pflags=0x1FFFFF):
         self.send(b"O", struct.pack(">III", 6, actions, pflags))
         return self.read()
