@@ -730,10 +730,9 @@ rl_redis_fail(struct rl_redis *r, int probe, const char *err)
  * otherwise allocates whatever count a server sends ("*285477587" is
  * 2.3 GB at once; found by fuzz_redis). NULL makes the reply an error.
  */
-static const redisReplyObjectFunctions *rl_redis_fn0;
-static redisReplyObjectFunctions rl_redis_fn;
-static pthread_once_t rl_redis_fn_once = PTHREAD_ONCE_INIT;
-static redisReader *rl_redis_fn_from;
+static const redisReplyObjectFunctions *rl_redis_fn0;	/* hiredis's */
+static redisReplyObjectFunctions rl_redis_fn;		/* ours */
+static pthread_mutex_t rl_redis_fn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *
 rl_redis_array(const redisReadTask *task, int elements)
@@ -743,25 +742,18 @@ rl_redis_array(const redisReadTask *task, int elements)
 	return (rl_redis_fn0->createArray(task, elements));
 }
 
-static void
-rl_redis_fn_init(void)
-{
-	rl_redis_fn0 = rl_redis_fn_from->fn;
-	rl_redis_fn = *rl_redis_fn0;
-	rl_redis_fn.createArray = rl_redis_array;
-}
-
 /* rl_redis_limit - bound the arrays a reader builds */
 
 static void
 rl_redis_limit(redisReader *rd)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-	pthread_mutex_lock(&lock);
-	rl_redis_fn_from = rd;
-	(void)pthread_once(&rl_redis_fn_once, rl_redis_fn_init);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&rl_redis_fn_lock);
+	if (rl_redis_fn0 == NULL) {	/* every reader starts with the same */
+		rl_redis_fn0 = rd->fn;
+		rl_redis_fn = *rd->fn;
+		rl_redis_fn.createArray = rl_redis_array;
+	}
+	pthread_mutex_unlock(&rl_redis_fn_lock);
 	rd->fn = &rl_redis_fn;
 }
 
