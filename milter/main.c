@@ -389,12 +389,16 @@ main(int argc, char **argv)
 		log_fatalx("%s", err);
 	metrics_set_gauges(main_gauges);
 	if (cf->cf_metrics_listen != NULL && (main_metrics =
-	    metrics_http_start(cf->cf_metrics_listen, main_metrics_allow, err,
+	    metrics_http_open(cf->cf_metrics_listen, main_metrics_allow, err,
 	    sizeof(err))) == NULL)
 		log_fatalx("%s", err);
 	main_drop_privileges(cf);
 	if (!foreground && daemon(0, 0) == -1)
 		log_fatal("daemon");
+	/* threads only now: none would survive daemon()'s fork */
+	if (main_metrics != NULL && metrics_http_start(main_metrics, err,
+	    sizeof(err)) == -1)
+		log_fatalx("%s", err);
 	main_signals();
 	if (mlfi_start() == -1)
 		log_fatalx("cannot start the milter thread");

@@ -30,8 +30,9 @@ void	metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 
 struct metrics_http;
 struct sockaddr;
-struct metrics_http *metrics_http_start(const char *listen,
+struct metrics_http *metrics_http_open(const char *listen,
 	    int (*allow)(const struct sockaddr *), char *err, size_t errlen);
+int	metrics_http_start(struct metrics_http *mh, char *err, size_t errlen);
 void	metrics_http_stop(struct metrics_http *mh);
 
 #endif

@@ -1,7 +1,8 @@
 #!/bin/bash
 # daemon.sh - the running daemon: unix socket mode and group, privileges
 # really dropped (real, effective and saved ids), a root milter.user
-# refused, and signing over inet (IPv4) and inet6 (IPv6) sockets.
+# refused, signing over inet (IPv4) and inet6 (IPv6) sockets, and the
+# detached daemon (no -f) serving the milter and /metrics.
 set -u
 src=${top_srcdir:-$(dirname "$0")/../..}
 bin=${top_builddir:-.}/egress-milter
@@ -148,6 +149,54 @@ print("negotiated v%d actions=%#x" % (version, actions))'
 	expect_ok "stops with status 0" stop
 else
 	ok "IPv6 loopback missing # SKIP no ::1"
+fi
+
+# Detached (no -f): daemon(3) forks after the sockets are open and the
+# privileges dropped. The metrics thread must start after that fork: a
+# thread started before it stayed behind in the parent that exited, and
+# /metrics then hung on a socket nobody served.
+conf "unix:$dir/m.sock"
+echo 'metrics: { listen = "127.0.0.1:10033"; };' >>"$dir/c.conf"
+detached() {	# the pid of the detached daemon reading $dir/c.conf
+	pgrep -f -- "-c $dir/c.conf\$" | head -1
+}
+if "$bin" -c "$dir/c.conf" >"$dir/log" 2>&1; then
+	ok "detached: the starting process exits 0"
+else
+	not_ok "detached: the starting process exits 0"
+fi
+for _ in $(seq 1 50); do
+	pid=$(detached)
+	[ -n "$pid" ] && [ -S "$dir/m.sock" ] && break
+	sleep 0.1
+done
+if [ -n "$pid" ]; then
+	ok "detached: the daemon runs (pid $pid)"
+	check "detached: runs as nobody" ids_dropped
+	check "detached: signs over the unix socket" sign_over "unix:$dir/m.sock"
+	out=$(/usr/bin/python3 -c '
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:10033/metrics",
+    timeout=5).read().decode())' 2>&1)
+	if printf '%s\n' "$out" | grep -q '^egress_messages_total{.*} 1$'; then
+		ok "detached: /metrics answers, counting the signed message"
+	else
+		not_ok "detached: /metrics answers (got: ${out:0:200})"
+	fi
+	kill "$pid"
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		not_ok "detached: stops on SIGTERM"
+	else
+		ok "detached: stops on SIGTERM"
+		pid=
+	fi
+else
+	not_ok "detached: the daemon runs"
+	cat "$dir/log"
 fi
 
 conf "unix:$dir/m.sock" root
