@@ -174,6 +174,7 @@ struct cfg {
 	int	cf_max_msgs_conn;	/* messages per SMTP session, 0: any */
 	int	cf_defer_refusals;	/* no replies before end of message */
 	int	cf_strip_inbound;	/* inbound: delete control headers */
+	int	cf_sandbox;		/* seccomp filter once serving */
 	int	cf_debug;
 	/* signing { } */
 	char	*cf_canon;

@@ -129,6 +129,11 @@ const struct cfg_param cfg_params[] = {
 	"delete client copies of X-Egress-Route and X-Egress-DMARC from mail "
 	"that is not outbound too (it is then let go at end of headers, or "
 	"at end of message when there was a copy); false: at MAIL FROM"},
+	{"milter", "sandbox", CFG_T_BOOL, NULL, 0, "true", 0, 0,
+	IN(cfg, cf_sandbox), 0,
+	"refuse, once serving, the system calls the daemon never makes "
+	"(running programs, new processes, writing files, other socket "
+	"families, mount, ptrace, ...): a seccomp filter"},
 	{"milter", "shutdown_timeout", CFG_T_INT, NULL, 0, "30", 0, 3600,
 	IN(cfg, cf_shutdown_timeout), 0,
 	"seconds SIGTERM waits for messages in flight to finish"},

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "dns.h"
 #include "metrics.h"
+#include "sandbox.h"
 #include "mlfi.h"
 #include "rl.h"
 #include "rl_mem.h"
@@ -308,10 +309,11 @@ main_reload(const char *path)
 	    (old->cf_metrics_listen == NULL) != (cf->cf_metrics_listen == NULL) ||
 	    (old->cf_metrics_listen && strcmp(old->cf_metrics_listen,
 	    cf->cf_metrics_listen) != 0) ||
-	    old->cf_rl_max_keys != cf->cf_rl_max_keys))
-		log_warnx("reload: milter.socket, milter.user, metrics.listen "
-		    "and ratelimit.max_keys changes take effect at the next "
-		    "restart");
+	    old->cf_rl_max_keys != cf->cf_rl_max_keys ||
+	    old->cf_sandbox != cf->cf_sandbox))
+		log_warnx("reload: milter.socket, milter.user, milter.sandbox, "
+		    "metrics.listen and ratelimit.max_keys changes take effect "
+		    "at the next restart");
 	cfg_release(old);
 	log_set_debug(cf->cf_debug);
 	rl_attach(main_rl, cf);
@@ -373,6 +375,10 @@ main(int argc, char **argv)
 	if ((cf = cfg_load(path, CFG_LOAD_KEYS, err, sizeof(err))) == NULL)
 		log_fatalx("%s", err);
 	main_secret_exposed(cf);
+	if (cf->cf_sandbox && sandbox_available() == SANDBOX_NONE)
+		log_warnx("%s: milter.sandbox: this build has no libseccomp "
+		    "(configured --without-seccomp): running without the "
+		    "system call filter", cf->cf_path);
 	main_metrics_reach(cf);
 	if (check) {
 		main_check_report(cf);
@@ -395,6 +401,9 @@ main(int argc, char **argv)
 	main_drop_privileges(cf);
 	if (!foreground && daemon(0, 0) == -1)
 		log_fatal("daemon");
+	if (cf->cf_sandbox && sandbox_available() != SANDBOX_NONE &&
+	    sandbox_enter(err, sizeof(err)) == -1)
+		log_fatalx("%s", err);
 	/* threads only now: none would survive daemon()'s fork */
 	if (main_metrics != NULL && metrics_http_start(main_metrics, err,
 	    sizeof(err)) == -1)

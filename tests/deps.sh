@@ -3,7 +3,7 @@
 # by tests/run and tests/demo). Set EGRESS_NO_APT=1 to skip.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libopendkim-dev libspf2-dev libopendmarc-dev libconfig-dev
- libssl-dev libhiredis-dev libmicrohttpd-dev publicsuffix
+ libssl-dev libhiredis-dev libmicrohttpd-dev libseccomp-dev publicsuffix
  debhelper dpkg-dev fakeroot"
 TEST_DEPS="postfix dnsmasq-base python3 python3-dkim python3-dnspython
  python3-nacl libmail-dkim-perl libnet-dns-perl miltertest swaks openssl

@@ -15,7 +15,7 @@ done
 # Each third-party header is included by exactly one glue file.
 for pair in "opendkim/dkim.h sign.c" \
     "libconfig.h cfg.c" "hiredis/hiredis.h rl_redis.c" \
-    "microhttpd.h metrics_http.c"; do
+    "microhttpd.h metrics_http.c" "seccomp.h sandbox.c"; do
 	set -- $pair
 	files=$(grep -l "#include <$1>" ./*.c ./*.h | sed 's|^\./||' | tr '\n' ' ')
 	if [ "$files" = "$2 " ]; then ok "<$1> only in $2"
