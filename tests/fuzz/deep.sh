@@ -104,7 +104,7 @@ build_dmarc() {
 core_for() {
 	local own f srcs
 	srcs=$(cd "$top/milter" && ls ./*.c | sed 's|^\./||' |
-	    grep -vE '^(main|mlfi|ctl|ctl_explain|metrics_http)\.c$' |
+	    grep -vE '^(main|mlfi|ctl|ctl_explain|metrics_http|sandbox)\.c$' |
 	    sed "s|^|$top/milter/|")
 	own=$(sed -n 's|^#include "\([a-z_]*\.c\)"$|\1|p' "$1")
 	for f in $own; do

@@ -35,7 +35,7 @@ fi
 
 # the sources of libcore, without the daemon's and the tool's own files
 core=$(cd "$top/milter" && ls ./*.c | sed 's|^\./||' |
-    grep -vE '^(main|mlfi|ctl|ctl_explain|metrics_http)\.c$' |
+    grep -vE '^(main|mlfi|ctl|ctl_explain|metrics_http|sandbox)\.c$' |
     sed "s|^|$top/milter/|")
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -I$build -I$top/milter $(pkg-config --cflags opendkim libconfig libcrypto hiredis)"
