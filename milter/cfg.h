@@ -202,6 +202,7 @@ struct cfg {
 	int	cf_rl_backend;			/* 0 memory, 1 redis */
 	int	cf_rl_max_keys;
 	char	*cf_redis_server;
+	char	*cf_redis_username;		/* Redis 6 ACL user, or NULL */
 	char	*cf_redis_password;
 	int	cf_redis_db;
 	int	cf_redis_connect_timeout_ms;

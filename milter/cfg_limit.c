@@ -54,6 +54,10 @@ cfg_hook_ratelimit(struct cfg_loader *ld, struct config_setting_t *s,
 	    "._-") != strlen(cf->cf_redis_prefix))
 		return (cfg_fail(ld, s, "redis prefix \"%s\" must be letters, "
 		    "digits, '.', '_' or '-'", cf->cf_redis_prefix));
+	if (cf->cf_redis_username != NULL && cf->cf_redis_username[0] != '\0' &&
+	    (cf->cf_redis_password == NULL || cf->cf_redis_password[0] == '\0'))
+		return (cfg_fail(ld, s, "redis username \"%s\" needs a "
+		    "password (AUTH USERNAME PASSWORD)", cf->cf_redis_username));
 	err[0] = '\0';
 	if ((cf->cf_rl_shared = rl_backend_open(cf, err, sizeof(err))) ==
 	    NULL && err[0] != '\0')

@@ -295,6 +295,7 @@ rl_backend_open(const struct cfg *cf, char *err, size_t errlen)
 		return (NULL);
 	memset(&rc, 0, sizeof(rc));
 	rc.rc_server = cf->cf_redis_server;
+	rc.rc_username = cf->cf_redis_username;
 	rc.rc_password = cf->cf_redis_password;
 	rc.rc_db = cf->cf_redis_db;
 	rc.rc_connect_timeout_ms = cf->cf_redis_connect_timeout_ms;

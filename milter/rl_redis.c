@@ -43,7 +43,8 @@
  *	back. Opening connects with rc_connect_timeout_ms (a host name is
  *	resolved by getaddrinfo(3), which that bound does not cover), sets
  *	rc_timeout_ms as the socket's send and receive timeout, turns on
- *	TCP keepalive, and sends AUTH and SELECT when configured. A context
+ *	TCP keepalive, and sends AUTH (AUTH USERNAME PASSWORD with
+ *	rc_username, Redis 6 ACL users) and SELECT when configured. A context
  *	that saw any error is closed, never reused.
  *
  *	Any failure (connect, timeout, I/O, protocol, an error reply,
@@ -180,6 +181,7 @@ struct rl_redis {
 	char   *rr_host;		/* TCP host, or NULL */
 	int	rr_port;
 	char   *rr_path;		/* unix socket, or NULL */
+	char   *rr_username;		/* ACL user, or NULL */
 	char   *rr_password;		/* or NULL */
 	char	rr_db[RL_REDIS_NUMLEN];	/* SELECT argument, or "" */
 	struct timeval rr_connect_tv;
@@ -223,7 +225,7 @@ static void rl_redis_fail(struct rl_redis *r, int probe, const char *err);
 static redisContext *rl_redis_open(const struct rl_redis *r, char *err,
 	    size_t errlen);
 static int rl_redis_cmd(redisContext *ctx, const char *cmd,
-	    const char *arg, char *err, size_t errlen);
+	    const char *arg, const char *arg2, char *err, size_t errlen);
 static enum rl_status rl_redis_eval(redisContext *ctx,
 	    struct rl_redis_args *a, enum rl_redis_script script, size_t n,
 	    size_t *over, int64_t *retry_us, char *err, size_t errlen);
@@ -257,6 +259,10 @@ rl_redis_new(const struct rl_redis_conf *conf, char *err, size_t errlen)
 		goto nomem;
 	if (conf->rc_password != NULL && conf->rc_password[0] != '\0' &&
 	    (r->rr_password = strdup(conf->rc_password)) == NULL)
+		goto nomem;
+	if (r->rr_password != NULL && conf->rc_username != NULL &&
+	    conf->rc_username[0] != '\0' &&
+	    (r->rr_username = strdup(conf->rc_username)) == NULL)
 		goto nomem;
 	if (rl_redis_parse(r, conf->rc_server, err, errlen) == -1)
 		goto fail;
@@ -437,6 +443,7 @@ rl_redis_release(struct rl_redis *r)
 		explicit_bzero(r->rr_password, strlen(r->rr_password));
 		free(r->rr_password);
 	}
+	free(r->rr_username);
 	free(r->rr_path);
 	free(r->rr_host);
 	free(r->rr_spec);
@@ -781,11 +788,13 @@ rl_redis_open(const struct rl_redis *r, char *err, size_t errlen)
 		rl_redis_ctx_err(ctx, err, errlen);
 		goto fail;
 	}
-	if (r->rr_password != NULL &&
-	    rl_redis_cmd(ctx, "AUTH", r->rr_password, err, errlen) == -1)
+	/* AUTH PASSWORD, or AUTH USERNAME PASSWORD (Redis 6 ACL) */
+	if (r->rr_password != NULL && rl_redis_cmd(ctx, "AUTH",
+	    r->rr_username ? r->rr_username : r->rr_password,
+	    r->rr_username ? r->rr_password : NULL, err, errlen) == -1)
 		goto fail;
 	if (r->rr_db[0] != '\0' &&
-	    rl_redis_cmd(ctx, "SELECT", r->rr_db, err, errlen) == -1)
+	    rl_redis_cmd(ctx, "SELECT", r->rr_db, NULL, err, errlen) == -1)
 		goto fail;
 	return (ctx);
 fail:
@@ -793,18 +802,18 @@ fail:
 	return (NULL);
 }
 
-/* rl_redis_cmd - one command with one argument that answers +OK */
+/* rl_redis_cmd - a command with one or two (arg2) arguments: +OK */
 
 static int
-rl_redis_cmd(redisContext *ctx, const char *cmd, const char *arg, char *err,
-    size_t errlen)
+rl_redis_cmd(redisContext *ctx, const char *cmd, const char *arg,
+    const char *arg2, char *err, size_t errlen)
 {
-	const char *argv[2] = { cmd, arg };
-	size_t	lens[2] = { strlen(cmd), strlen(arg) };
+	const char *argv[3] = { cmd, arg, arg2 };
+	size_t	lens[3] = { strlen(cmd), strlen(arg), arg2 ? strlen(arg2) : 0 };
 	redisReply *rep;
 	int	rc = 0;
 
-	if ((rep = redisCommandArgv(ctx, 2, argv, lens)) == NULL) {
+	if ((rep = redisCommandArgv(ctx, arg2 ? 3 : 2, argv, lens)) == NULL) {
 		rl_redis_ctx_err(ctx, err, errlen);
 		return (-1);
 	}

@@ -9,6 +9,8 @@
 struct rl_redis_conf {
 	const char *rc_server;		/* "HOST:PORT", "[IPV6]:PORT", or
 					 * "unix:/path" */
+	const char *rc_username;	/* AUTH USER PASS (Redis 6 ACL), or
+					 * NULL: AUTH PASS */
 	const char *rc_password;	/* AUTH on connect, or NULL */
 	int	rc_db;			/* SELECT on connect when > 0 */
 	int	rc_connect_timeout_ms;	/* > 0 */

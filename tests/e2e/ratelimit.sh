@@ -11,6 +11,10 @@
 #     line for the change, and recovery when Redis returns;
 #   - a client refused by a 1-per-5-seconds limit gets its message
 #     delivered when it retries after the window.
+# Milter B logs in as a Redis 6 ACL user that may touch only the {egress}
+# keys and run only the scripts' commands (the recipe of
+# egress-milter.conf(5), ratelimit.redis.username); milter A as the
+# default user.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/rig.sh"
 rig_init "$@"
@@ -19,13 +23,13 @@ rig_init "$@"
 REDIS_PORT=16392
 PORT_B=10027
 
-write_conf() {	# FILE SOCKET
+write_conf() {	# FILE SOCKET [REDIS-SETTINGS]
 	cat >"$1" <<CONF_END
 milter: { socket = "unix:$2"; user = "nobody"; socket_group = "postfix"; };
 alignment: { enabled = false; };
 ratelimit: { backend = "redis";
              redis: { server = "127.0.0.1:$REDIS_PORT"; timeout_ms = 200;
-                       on_failure = "local"; }; };
+                       on_failure = "local"; ${3:-} }; };
 tenants = (
   { name = "acme"; logins = ["alice"];
     limits = ( { name = "hourly"; per = "tenant"; messages = "4/1h"; } );
@@ -49,10 +53,13 @@ tenants = (
 CONF_END
 }
 
-redis_start() {
+redis_start() {	# with milter B's ACL user (Redis keeps no ACL file here)
 	rig_spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
 	    --save '' --appendonly no --dir "$RIG_DIR" &&
-	_rig_wait_for 10 redis-cli -p "$REDIS_PORT" ping
+	_rig_wait_for 10 redis-cli -p "$REDIS_PORT" ping &&
+	[ "$(redis-cli -p "$REDIS_PORT" ACL SETUSER relay-b on '>b-secret' \
+	    resetkeys '~{egress}:*' resetchannels -@all +evalsha +eval +get \
+	    +set +del +time +select)" = OK ]
 }
 
 # send LOGIN SUBJECT [A|B]: one message through milter A (port 10025) or
@@ -103,13 +110,18 @@ log_count() {
 	[ "$k" -eq "$3" ]
 }
 
+acl_user_seen() {	# USER: a client of Redis is logged in as USER
+	redis-cli -p "$REDIS_PORT" CLIENT LIST | grep -q " user=$1 "
+}
+
 redis_keys() {
 	redis-cli -p "$REDIS_PORT" --scan --pattern "$1" | grep .
 }
 
 rig_check "keys" em_keys
 write_conf "$RIG_DIR/a.conf" "$RIG_DIR/milter.sock"
-write_conf "$RIG_DIR/b.conf" "$RIG_DIR/milter-b.sock"
+write_conf "$RIG_DIR/b.conf" "$RIG_DIR/milter-b.sock" \
+    'username = "relay-b"; password = "b-secret";'
 RIG_POSTFIX_MASTER_EXTRA="127.0.0.1:$PORT_B inet n - n - - smtpd
   -o smtpd_milters=unix:$RIG_DIR/milter-b.sock"
 rig_check "redis-server starts on 127.0.0.1:$REDIS_PORT" redis_start
@@ -135,6 +147,7 @@ rig_check "the bucket is in Redis under the {egress} hash tag" \
     redis_keys "{egress}:rl:acme:hourly:1h:acme"
 rig_check "both milters refused by the shared count" \
     grep -q "rate limit hourly reached" "$LOG_B"
+rig_check "milter B is logged in as its ACL user" acl_user_seen relay-b
 
 # spend carol's budget (1/1h) while Redis is up
 rig_check "carol's one message an hour" accepted carol LE1 A

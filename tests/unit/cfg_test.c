@@ -170,6 +170,12 @@ static const struct row {
 	"test.conf:2: ratelimit"},
 	{"ratelimit: bad prefix", USER "ratelimit: { redis: { prefix = "
 	"\"a{b}\"; }; };\n" OKDOM, 0, "redis prefix \"a{b}\" must be"},
+	{"ratelimit: username without password", USER "ratelimit: { redis: "
+	"{ username = \"relay1\"; }; };\n" OKDOM, 0,
+	"test.conf:2: ratelimit: redis username \"relay1\" needs a password"},
+	{"ratelimit: username with password", USER "ratelimit: { redis: "
+	"{ username = \"relay1\"; password = \"pw\"; }; };\n" OKDOM, 0,
+	NULL},
 	{"warmup loads", USER "pools = ( { name = \"p\"; egress = ( { "
 	"transport = \"a\"; ip = \"192.0.2.1\"; warmup = { start = "
 	"\"2026-11-01\"; daily = [200, 500]; }; } ); } );\n" OKDOM, 0, NULL},

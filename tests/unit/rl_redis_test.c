@@ -68,10 +68,11 @@ t_sleep(int ms)
 		;
 }
 
-/* t_new - a backend with test timeouts, or NULL (a failed check) */
+/* t_new_user - a backend that logs in as user (Redis 6 ACL), or NULL */
 
 static struct rl_redis *
-t_new(const char *server, const char *pass, int db, int max_conns)
+t_new_user(const char *server, const char *user, const char *pass, int db,
+    int max_conns)
 {
 	struct rl_redis_conf rc;
 	struct rl_redis *r;
@@ -79,6 +80,7 @@ t_new(const char *server, const char *pass, int db, int max_conns)
 
 	memset(&rc, 0, sizeof(rc));
 	rc.rc_server = server;
+	rc.rc_username = user;
 	rc.rc_password = pass;
 	rc.rc_db = db;
 	rc.rc_connect_timeout_ms = 500;
@@ -87,6 +89,14 @@ t_new(const char *server, const char *pass, int db, int max_conns)
 	if ((r = rl_redis_new(&rc, err, sizeof(err))) == NULL)
 		TAP_OK(0, "rl_redis_new %s: %s", server, err);
 	return (r);
+}
+
+/* t_new - a backend with test timeouts, or NULL (a failed check) */
+
+static struct rl_redis *
+t_new(const char *server, const char *pass, int db, int max_conns)
+{
+	return (t_new_user(server, NULL, pass, db, max_conns));
 }
 
 /* t_req - fill one request */
@@ -657,6 +667,54 @@ test_auth(void)
 	TAP_OK(t_ok("CONFIG SET requirepass %s", ""), "requirepass reset");
 }
 
+/*
+ * test_acl - AUTH USERNAME PASSWORD: a Redis 6 ACL user limited to the
+ * keys of one prefix (the recipe of egress-milter.conf(5)) takes and
+ * gives back; a wrong password, or a key outside its pattern, is RL_DOWN
+ * with the server's error logged (proof that the session is that user's,
+ * not the default user's).
+ */
+static void
+test_acl(void)
+{
+	struct rl_redis *r;
+	enum rl_status st;
+	char	log[4096];
+
+	if (!t_ok("ACL SETUSER relay-t on >acl-pw-1 resetkeys %s "
+	    "resetchannels -@all +evalsha +eval +get +set +del +time "
+	    "+select", "~{t}:*")) {
+		TAP_OK(0, "ACL SETUSER (Redis 6 or later)");
+		return;
+	}
+	if ((r = t_new_user(t_server, "relay-t", "acl-pw-1", 0, 1)) != NULL) {
+		TAP_OK(t_take(r, "{t}:acl", T_HOUR, 5, 1, NULL, NULL) ==
+		    RL_OK && t_int("EXISTS %s", "{t}:acl") == 1,
+		    "ACL user: taken within its key pattern");
+		TAP_OK(t_give(r, "{t}:acl", T_HOUR, 1) == RL_OK,
+		    "ACL user: given back");
+		t_capture();
+		st = t_take(r, "{other}:acl", T_HOUR, 5, 1, NULL, NULL);
+		t_captured(log, sizeof(log));
+		TAP_OK(st == RL_DOWN && strstr(log, "NOPERM") != NULL &&
+		    t_int("EXISTS %s", "{other}:acl") == 0,
+		    "ACL user: a key outside its pattern is refused by the "
+		    "server (NOPERM), nothing written");
+		rl_redis_free(r);
+	}
+	if ((r = t_new_user(t_server, "relay-t", "wrong-pw", 0, 1)) != NULL) {
+		t_capture();
+		st = t_take(r, "{t}:acl2", T_HOUR, 5, 1, NULL, NULL);
+		t_captured(log, sizeof(log));
+		TAP_OK(st == RL_DOWN && strstr(log, "WRONGPASS") != NULL &&
+		    strstr(log, "wrong-pw") == NULL,
+		    "ACL user, wrong password: down, the server's error "
+		    "logged, not the password");
+		rl_redis_free(r);
+	}
+	TAP_OK(t_int("ACL DELUSER %s", "relay-t") == 1, "ACL DELUSER");
+}
+
 /* test_refused - nothing listening: RL_DOWN at once */
 
 static void
@@ -811,6 +869,7 @@ main(void)
 	test_threads();
 	test_db_unix();
 	test_auth();
+	test_acl();
 	test_refused();
 	redisFree(ctl);
 	return (tap_done());
