@@ -259,39 +259,27 @@ sandbox_enter(char *err, size_t errlen)
 		snprintf(err, errlen, "sandbox: seccomp_init failed");
 		return (-1);
 	}
+	/* the whole process, where the kernel can (else the thread) */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS);
 	/*
 	 * Without seccomp(2) (valgrind has no wrapper for it, kernels
 	 * before 3.17) libseccomp loads with prctl(), which filters the
 	 * calling thread only: enough before the first thread, not after.
 	 */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 &&
-	    (rc != -EOPNOTSUPP || sandbox_threads() != 1)) {
+	    (rc != -EOPNOTSUPP || sandbox_threads() != 1))
 		snprintf(err, errlen, "sandbox: cannot filter every thread: "
 		    "%s", strerror(-rc));
-		seccomp_release(ctx);
-		return (-1);
-	}
-	/* the whole process, where the kernel can (else the thread) */
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS);
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0) {
+	else if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0)
 		snprintf(err, errlen, "sandbox: %s", strerror(-rc));
-		seccomp_release(ctx);
-		return (-1);
-	}
-	if (sandbox_rules(ctx, err, errlen) == -1) {
-		seccomp_release(ctx);
-		return (-1);
-	}
-	if ((rc = seccomp_load(ctx)) < 0) {
+	else if ((rc = sandbox_rules(ctx, err, errlen)) == 0 &&
+	    (rc = seccomp_load(ctx)) < 0)
 		snprintf(err, errlen, "sandbox: the kernel refused the system "
 		    "call filter: %s (set milter.sandbox = false to run "
 		    "without it)", strerror(-rc));
-		seccomp_release(ctx);
-		return (-1);
-	}
 	seccomp_release(ctx);
-	return (0);
+	return (rc < 0 ? -1 : 0);
 }
 
 int
