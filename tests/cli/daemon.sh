@@ -152,6 +152,23 @@ check "signs over the unix socket" sign_over "unix:$dir/m.sock"
 check_filtered "every thread runs under the seccomp filter, with no_new_privs"
 expect_ok "stops with status 0" stop
 
+# A filter cannot be removed: a reload that turns it off says so and
+# keeps it (the key is the user's, so that the reload can re-read it).
+conf "unix:$dir/m.sock"
+chown nobody "$dir/ed.key"
+expect_ok "starts (sandbox on) for the reload check" start
+sed -i 's/socket_mode = "0660";/& sandbox = false;/' "$dir/c.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do
+	grep -q 'reloaded' "$dir/log" && break
+	sleep 0.1
+done
+expect_ok "reload with sandbox = false: milter.sandbox named as needing a restart" \
+    grep -q 'milter.sandbox, .*take effect at the next restart' "$dir/log"
+check_filtered "... and the filter stays"
+expect_ok "stops with status 0" stop
+chown root "$dir/ed.key"
+
 conf "unix:$dir/m.sock"
 sed -i 's/socket_mode = "0660";/& sandbox = false;/' "$dir/c.conf"
 expect_ok "starts with milter.sandbox = false" start
